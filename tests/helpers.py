@@ -1,0 +1,84 @@
+"""Test helpers: where the official vectors are, and the CI no-skip rule.
+
+With ``CI`` set, a missing vector file, peer or tool fails the test instead of
+skipping it, so a broken CI machine can never look green.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip (outside CI) or fail (in CI) when something a test needs is missing."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"missing in CI: {what}", pytrace=False)
+    pytest.skip(f"missing: {what}")
+
+
+def vectors_dir() -> Path:
+    env = os.environ.get("MLS_TEST_VECTORS")
+    return Path(env) if env else ROOT.parent / "shared" / "mls-test-vectors"
+
+
+def load_vectors(name: str) -> list:
+    path = vectors_dir() / name
+    require(path.is_file(), f"test vector file {path} (set MLS_TEST_VECTORS)")
+    with open(path) as f:
+        return json.load(f)
+
+
+_COUNTS: dict[str, list[int]] = {}
+
+
+
+def count_vector(name: str, ok: bool = True) -> None:
+    """Record one vector case for the per-file summary printed at the end."""
+    c = _COUNTS.setdefault(name, [0, 0])
+    c[0 if ok else 1] += 1
+
+
+
+
+
+def vector_cases(name: str):
+    """pytest params for every vector of ``name``; the file is checked at run time."""
+    path = vectors_dir() / name
+    if not path.is_file():
+        return [pytest.param(None, id="missing-file")]
+    with open(path) as f:
+        data = json.load(f)
+    ids = []
+    for i, v in enumerate(data):
+        suite = v.get("cipher_suite") if isinstance(v, dict) else None
+        ids.append(f"{i}-suite{suite}" if suite is not None else str(i))
+    return [pytest.param(v, id=ident) for v, ident in zip(data, ids)]
+
+
+def run_vector(name: str, vector, check) -> None:
+    """Run ``check(vector)`` and count the result for the per-file summary."""
+    if vector is None:
+        load_vectors(name)  # fails in CI, skips outside
+        return
+    try:
+        check(vector)
+    except BaseException:
+        count_vector(name, False)
+        raise
+    count_vector(name, True)
+
+
+def h(s: str) -> bytes:
+    return bytes.fromhex(s)

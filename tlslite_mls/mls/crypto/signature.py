@@ -1,0 +1,123 @@
+"""Signature schemes of the MLS cipher suites, on ``cryptography``.
+
+Keys travel as bytes, in the encodings RFC 9420 uses on the wire: raw keys for
+EdDSA, the uncompressed point (public) and the big-endian scalar (private) for
+ECDSA. ECDSA signatures are DER, as TLS and RFC 9420 expect.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+
+from ..errors import DecodeError
+
+
+class SignatureScheme:
+    """A TLS SignatureScheme as MLS uses it."""
+
+    name: str
+    scheme_id: int
+
+    def generate(self) -> tuple[bytes, bytes]:
+        """A fresh (private, public) key pair as bytes."""
+        raise NotImplementedError
+
+    def public_key(self, private: bytes) -> bytes:
+        raise NotImplementedError
+
+    def sign(self, private: bytes, message: bytes) -> bytes:
+        raise NotImplementedError
+
+    def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
+        raise NotImplementedError
+
+    def encode_public_key(self, key: Any) -> bytes:
+        """The wire form of a ``cryptography`` public key object (e.g. from a certificate)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<SignatureScheme {self.name}>"
+
+
+class _EdDSA(SignatureScheme):
+    def __init__(self, name: str, scheme_id: int, priv_cls: Any, pub_cls: Any, size: int) -> None:
+        self.name = name
+        self.scheme_id = scheme_id
+        self._priv = priv_cls
+        self._pub = pub_cls
+        self.private_size = size
+
+    def generate(self) -> tuple[bytes, bytes]:
+        raw = os.urandom(self.private_size)
+        return raw, self.public_key(raw)
+
+    def public_key(self, private: bytes) -> bytes:
+        return self._priv.from_private_bytes(private).public_key().public_bytes_raw()
+
+    def sign(self, private: bytes, message: bytes) -> bytes:
+        return self._priv.from_private_bytes(private).sign(message)
+
+    def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
+        try:
+            self._pub.from_public_bytes(public).verify(signature, message)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+    def encode_public_key(self, key: Any) -> bytes:
+        if not isinstance(key, self._pub):
+            raise DecodeError(f"not an {self.name} public key")
+        return key.public_bytes_raw()
+
+
+class _ECDSA(SignatureScheme):
+    def __init__(self, name: str, scheme_id: int, curve: ec.EllipticCurve,
+                 hash_alg: hashes.HashAlgorithm) -> None:
+        self.name = name
+        self.scheme_id = scheme_id
+        self._curve = curve
+        self._algo = ec.ECDSA(hash_alg)
+        self.private_size = (curve.key_size + 7) // 8
+
+    def _load_private(self, private: bytes) -> ec.EllipticCurvePrivateKey:
+        return ec.derive_private_key(int.from_bytes(private, "big"), self._curve)
+
+    def generate(self) -> tuple[bytes, bytes]:
+        key = ec.generate_private_key(self._curve)
+        raw = key.private_numbers().private_value.to_bytes(self.private_size, "big")
+        return raw, self._encode_point(key.public_key())
+
+    def _encode_point(self, key: ec.EllipticCurvePublicKey) -> bytes:
+        return key.public_bytes(serialization.Encoding.X962,
+                                serialization.PublicFormat.UncompressedPoint)
+
+    def public_key(self, private: bytes) -> bytes:
+        return self._encode_point(self._load_private(private).public_key())
+
+    def sign(self, private: bytes, message: bytes) -> bytes:
+        return self._load_private(private).sign(message, self._algo)
+
+    def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
+        try:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(self._curve, public)
+            key.verify(signature, message, self._algo)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+    def encode_public_key(self, key: Any) -> bytes:
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != self._curve.name:
+            raise DecodeError(f"not an {self.name} public key")
+        return self._encode_point(key)
+
+
+ED25519 = _EdDSA("ed25519", 0x0807, ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, 32)
+ED448 = _EdDSA("ed448", 0x0808, ed448.Ed448PrivateKey, ed448.Ed448PublicKey, 57)
+ECDSA_P256_SHA256 = _ECDSA("ecdsa_secp256r1_sha256", 0x0403, ec.SECP256R1(), hashes.SHA256())
+ECDSA_P384_SHA384 = _ECDSA("ecdsa_secp384r1_sha384", 0x0503, ec.SECP384R1(), hashes.SHA384())
+ECDSA_P521_SHA512 = _ECDSA("ecdsa_secp521r1_sha512", 0x0603, ec.SECP521R1(), hashes.SHA512())

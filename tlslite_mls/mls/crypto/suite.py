@@ -1,0 +1,183 @@
+"""MLS cipher suites: the labeled operations of RFC 9420 section 5 over primitives.
+
+This is the "recipe" layer: :class:`CipherSuite` combines a KEM, an AEAD, a
+hash and a signature scheme and offers exactly the operations the protocol
+uses (ExpandWithLabel, SignWithLabel, EncryptWithLabel, RefHash...). Callers
+look suites up by code point in one registry, so a new suite (post-quantum
+ones included) is one :func:`register_cipher_suite` call away and no caller
+changes.
+"""
+
+from __future__ import annotations
+
+import hmac as _hmac
+import os
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..codec import encode_varint
+from ..errors import UnsupportedError, VerificationError
+from . import aead as _aead
+from . import hashes as _hashes
+from . import hpke as _hpke
+from . import signature as _sig
+
+Label = Union[str, bytes]
+_MLS_PREFIX = b"MLS 1.0 "
+
+
+def _label(label: Label) -> bytes:
+    return label.encode("ascii") if isinstance(label, str) else label
+
+
+def _vec(data: bytes) -> bytes:
+    return encode_varint(len(data)) + data
+
+
+@dataclass(frozen=True, eq=False)
+class CipherSuite:
+    """One MLS cipher suite (RFC 9420 section 5.1)."""
+
+    suite_id: int
+    name: str
+    kem: _hpke.KEM
+    aead: _aead.AEADAlgorithm
+    hash: _hashes.HashFunction
+    signature: _sig.SignatureScheme
+    hpke: _hpke.HPKESuite = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hpke", _hpke.HPKESuite(self.kem, self.hash, self.aead))
+
+    def __repr__(self) -> str:
+        return f"<CipherSuite 0x{self.suite_id:04x} {self.name}>"
+
+    # --- sizes --------------------------------------------------------
+    @property
+    def hash_length(self) -> int:
+        """KDF.Nh: the size of every secret in the key schedule."""
+        return self.hash.length
+
+    @property
+    def key_size(self) -> int:
+        return self.aead.key_size
+
+    @property
+    def nonce_size(self) -> int:
+        return self.aead.nonce_size
+
+    # --- hash, KDF, MAC -----------------------------------------------
+    def digest(self, data: bytes) -> bytes:
+        return self.hash.digest(data)
+
+    def extract(self, salt: bytes, ikm: bytes) -> bytes:
+        return self.hash.extract(salt, ikm)
+
+    def expand(self, prk: bytes, info: bytes, length: int) -> bytes:
+        return self.hash.expand(prk, info, length)
+
+    def expand_with_label(self, secret: bytes, label: Label, context: bytes,
+                          length: int) -> bytes:
+        info = length.to_bytes(2, "big") + _vec(_MLS_PREFIX + _label(label)) + _vec(context)
+        return self.hash.expand(secret, info, length)
+
+    def derive_secret(self, secret: bytes, label: Label) -> bytes:
+        return self.expand_with_label(secret, label, b"", self.hash.length)
+
+    def derive_tree_secret(self, secret: bytes, label: Label, generation: int,
+                           length: int) -> bytes:
+        return self.expand_with_label(secret, label, generation.to_bytes(4, "big"), length)
+
+    def ref_hash(self, label: Label, value: bytes) -> bytes:
+        return self.hash.digest(_vec(_label(label)) + _vec(value))
+
+    def mac(self, key: bytes, data: bytes) -> bytes:
+        return self.hash.hmac(key, data)
+
+    def verify_mac(self, key: bytes, data: bytes, tag: bytes) -> bool:
+        return _hmac.compare_digest(self.hash.hmac(key, data), tag)
+
+    # --- AEAD ---------------------------------------------------------
+    def aead_encrypt(self, key: bytes, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
+        return self.aead.encrypt(key, nonce, aad, plaintext)
+
+    def aead_decrypt(self, key: bytes, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes:
+        return self.aead.decrypt(key, nonce, aad, ciphertext)
+
+    # --- signatures -----------------------------------------------------
+    def generate_signature_key_pair(self) -> tuple[bytes, bytes]:
+        return self.signature.generate()
+
+    def sign_with_label(self, private: bytes, label: Label, content: bytes) -> bytes:
+        return self.signature.sign(private, _vec(_MLS_PREFIX + _label(label)) + _vec(content))
+
+    def verify_with_label(self, public: bytes, label: Label, content: bytes,
+                          signature: bytes) -> bool:
+        return self.signature.verify(
+            public, _vec(_MLS_PREFIX + _label(label)) + _vec(content), signature)
+
+    def check_signature(self, public: bytes, label: Label, content: bytes,
+                        signature: bytes, what: str) -> None:
+        """VerifyWithLabel that raises :class:`VerificationError` naming ``what``."""
+        if not self.verify_with_label(public, label, content, signature):
+            raise VerificationError(f"invalid signature on {what}")
+
+    # --- HPKE -----------------------------------------------------------
+    def generate_hpke_key_pair(self) -> tuple[bytes, bytes]:
+        return self.kem.derive_key_pair(os.urandom(self.kem.private_size))
+
+    def derive_key_pair(self, secret: bytes) -> tuple[bytes, bytes]:
+        return self.kem.derive_key_pair(secret)
+
+    def encrypt_with_label(self, public: bytes, label: Label, context: bytes,
+                           plaintext: bytes) -> tuple[bytes, bytes]:
+        """Returns ``(kem_output, ciphertext)``."""
+        info = _vec(_MLS_PREFIX + _label(label)) + _vec(context)
+        return self.hpke.seal(public, info, b"", plaintext)
+
+    def decrypt_with_label(self, private: bytes, label: Label, context: bytes,
+                           kem_output: bytes, ciphertext: bytes) -> bytes:
+        info = _vec(_MLS_PREFIX + _label(label)) + _vec(context)
+        return self.hpke.open(private, kem_output, info, b"", ciphertext)
+
+
+_REGISTRY: dict[int, CipherSuite] = {}
+
+
+def register_cipher_suite(suite: CipherSuite) -> CipherSuite:
+    """Make ``suite`` available to :func:`get_cipher_suite` (at import time)."""
+    _REGISTRY[suite.suite_id] = suite
+    return suite
+
+
+def get_cipher_suite(suite_id: int) -> CipherSuite:
+    try:
+        return _REGISTRY[suite_id]
+    except KeyError:
+        raise UnsupportedError(f"unsupported MLS cipher suite 0x{suite_id:04x}") from None
+
+
+def supported_cipher_suites() -> list[int]:
+    return sorted(_REGISTRY)
+
+
+for _id, _name, _kem, _aead_alg, _hash, _sig_scheme in (
+    (0x0001, "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+     _hpke.DHKEM_X25519, _aead.AES128GCM, _hashes.SHA256, _sig.ED25519),
+    (0x0002, "MLS_128_DHKEMP256_AES128GCM_SHA256_P256",
+     _hpke.DHKEM_P256, _aead.AES128GCM, _hashes.SHA256, _sig.ECDSA_P256_SHA256),
+    (0x0003, "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519",
+     _hpke.DHKEM_X25519, _aead.CHACHA20POLY1305, _hashes.SHA256, _sig.ED25519),
+    (0x0004, "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448",
+     _hpke.DHKEM_X448, _aead.AES256GCM, _hashes.SHA512, _sig.ED448),
+    (0x0005, "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
+     _hpke.DHKEM_P521, _aead.AES256GCM, _hashes.SHA512, _sig.ECDSA_P521_SHA512),
+    (0x0006, "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
+     _hpke.DHKEM_X448, _aead.CHACHA20POLY1305, _hashes.SHA512, _sig.ED448),
+    (0x0007, "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
+     _hpke.DHKEM_P384, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P384_SHA384),
+):
+    register_cipher_suite(CipherSuite(_id, _name, _kem, _aead_alg, _hash, _sig_scheme))
+
+__all__ = ["CipherSuite", "Label", "get_cipher_suite", "register_cipher_suite",
+           "supported_cipher_suites", "VerificationError"]
