@@ -177,6 +177,13 @@ class Writer:
             write_item(inner, item)
         self.opaque(inner.buf)
 
+    def structs(self, items: Iterable[Any]) -> None:
+        """A vector of structs (anything with ``write(w)``)."""
+        inner = Writer()
+        for item in items:
+            item.write(inner)
+        self.opaque(inner.buf)
+
     def optional(self, item: T | None, write_item: Callable[["Writer", T], None]) -> None:
         if item is None:
             self.buf.append(0)
