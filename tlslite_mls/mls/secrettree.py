@@ -162,7 +162,8 @@ class SecretTree:
         self._ratchets[leaf << 1] = _Ratchet(expand(secret, self._info_application, nh))
 
     def _ratchet(self, leaf: int, handshake: bool) -> _Ratchet:
-        r = self._ratchets.get(leaf << 1 | handshake)
+        index = leaf << 1 | (1 if handshake else 0)
+        r = self._ratchets.get(index)
         if r is not None:
             return r
         if self.n_leaves == 0:
@@ -170,7 +171,7 @@ class SecretTree:
         if not isinstance(leaf, int) or not 0 <= leaf < self.n_leaves:
             raise ProtocolError(f"leaf index {leaf} outside a tree of {self.n_leaves} leaves")
         self._leaf_ratchets(leaf)
-        return self._ratchets[leaf << 1 | handshake]
+        return self._ratchets[index]
 
     # --- ratchets ----------------------------------------------------------
     def _advance(self, r: _Ratchet) -> tuple[bytes, bytes]:
