@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional, Sequence
+
 from .codec import U16, Opaque, Struct, Vec, Writer, struct
-from .crypto import CipherSuite
-from .extensions import Extension
-from .leafnode import LeafNode
+from .constants import GREASE_VALUES, MLS10, CredentialType, LeafNodeSource
+from .credentials import Credential
+from .crypto import CipherSuite, get_cipher_suite
+from .errors import ProtocolError, VerificationError
+from .extensions import Extension, RequiredCapabilities, check_unique_extensions
+from .leafnode import Capabilities, LeafNode, Lifetime, check_lifetime, validate_leaf_node
+
+if TYPE_CHECKING:
+    from .auth import AuthenticationPolicy
 
 
 @struct
@@ -36,3 +47,88 @@ class KeyPackage(Struct):
     def ref(self, cs: CipherSuite) -> bytes:
         """KeyPackageRef (section 5.2)."""
         return cs.ref_hash("MLS 1.0 KeyPackage Reference", self.serialize())
+
+
+@dataclass(eq=False)
+class KeyPackageBundle:
+    """A KeyPackage with the three private keys its owner keeps.
+
+    The init key opens the Welcome; the leaf encryption key is the member's
+    leaf key in the group afterwards (TreeKEM needs it to decrypt the peer's
+    first UpdatePath); the signature key signs everything the member sends.
+    """
+
+    key_package: KeyPackage
+    init_private: bytes = field(repr=False)
+    encryption_private: bytes = field(repr=False)
+    signature_private: bytes = field(repr=False)
+
+    @property
+    def cipher_suite(self) -> CipherSuite:
+        return get_cipher_suite(self.key_package.cipher_suite)
+
+
+def default_capabilities(cs: CipherSuite, *, extensions: Sequence[int] = (),
+                         proposals: Sequence[int] = (),
+                         credentials: Sequence[int] = (CredentialType.BASIC, CredentialType.X509),
+                         cipher_suites: Optional[Sequence[int]] = None,
+                         grease: bool = True) -> Capabilities:
+    """Capabilities with one random GREASE value in each list (section 13.5) when ``grease``."""
+    suites = list(cipher_suites) if cipher_suites is not None else [cs.suite_id]
+    lists = [suites, list(extensions), list(proposals), list(credentials)]
+    if grease:
+        for values in lists:
+            values.append(secrets.choice(GREASE_VALUES))
+    return Capabilities([MLS10], *lists)
+
+
+def create_key_package(cs: CipherSuite, credential: Credential, signature_private: bytes, *,
+                       capabilities: Optional[Capabilities] = None,
+                       lifetime_seconds: int = 12 * 3600,
+                       not_before: Optional[int] = None,
+                       leaf_extensions: Sequence[Extension] = (),
+                       extensions: Sequence[Extension] = ()) -> KeyPackageBundle:
+    """A fresh, signed KeyPackage. ``not_before`` defaults to now minus a little skew."""
+    now = int(time.time())
+    start = now - 60 if not_before is None else not_before
+    init_priv, init_pub = cs.generate_hpke_key_pair()
+    enc_priv, enc_pub = cs.generate_hpke_key_pair()
+    leaf = LeafNode(
+        encryption_key=enc_pub,
+        signature_key=cs.signature.public_key(signature_private),
+        credential=credential,
+        capabilities=capabilities or default_capabilities(cs),
+        leaf_node_source=LeafNodeSource.KEY_PACKAGE,
+        lifetime=Lifetime(start, start + lifetime_seconds),
+        extensions=list(leaf_extensions))
+    leaf.sign(cs, signature_private)
+    kp = KeyPackage(MLS10, cs.suite_id, init_pub, leaf, list(extensions), b"")
+    kp.sign(cs, signature_private)
+    return KeyPackageBundle(kp, init_priv, enc_priv, signature_private)
+
+
+def validate_key_package(kp: KeyPackage, *, cipher_suite: Optional[int] = None,
+                         now: Optional[int] = None, max_lifetime: Optional[int] = None,
+                         required: Optional[RequiredCapabilities] = None,
+                         credential_types_in_use: Sequence[int] = (),
+                         policy: Optional["AuthenticationPolicy"] = None,
+                         role: str = "peer") -> CipherSuite:
+    """KeyPackage validation (section 10.1); returns the KeyPackage's cipher suite."""
+    if kp.version != MLS10:
+        raise ProtocolError(f"KeyPackage version {kp.version} is not mls10")
+    if cipher_suite is not None and kp.cipher_suite != cipher_suite:
+        raise ProtocolError(
+            f"KeyPackage cipher suite 0x{kp.cipher_suite:04x} differs from the group's")
+    cs = get_cipher_suite(kp.cipher_suite)
+    if not kp.verify_signature(cs):
+        raise VerificationError("invalid KeyPackage signature")
+    if kp.init_key == kp.leaf_node.encryption_key:
+        raise ProtocolError("KeyPackage init_key equals the leaf encryption key")
+    check_unique_extensions(kp.extensions, "KeyPackage.extensions")
+    validate_leaf_node(kp.leaf_node, cs, source=LeafNodeSource.KEY_PACKAGE, now=now,
+                       required=required, credential_types_in_use=credential_types_in_use,
+                       policy=policy, role=role)
+    if max_lifetime is not None:
+        check_lifetime(kp.leaf_node.lifetime, int(time.time()) if now is None else now,
+                       max_lifetime)
+    return cs
