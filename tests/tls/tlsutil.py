@@ -1,0 +1,161 @@
+"""Shared helpers of the TLS tests: a throw-away PKI, socket pairs, peers."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
+
+REPO = Path(__file__).resolve().parents[2]
+PY = sys.executable
+
+
+@dataclass
+class TLSPKI:
+    """A self-signed ECDSA P-256 certificate for ``localhost``/127.0.0.1."""
+
+    dir: Path
+    cert_pem: str
+    key_pem: str
+
+    @property
+    def cert_path(self) -> str:
+        return str(self.dir / "cert.pem")
+
+    @property
+    def key_path(self) -> str:
+        return str(self.dir / "key.pem")
+
+    def chain(self) -> X509CertChain:
+        c = X509CertChain()
+        c.parsePemList(self.cert_pem)
+        return c
+
+    def key(self) -> Any:
+        return parsePEMKey(self.key_pem, private=True)
+
+
+def make_pki(directory: Path) -> TLSPKI:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    import ipaddress
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "cert.pem").write_text(cert_pem)
+    (directory / "key.pem").write_text(key_pem)
+    return TLSPKI(directory, cert_pem, key_pem)
+
+
+def tls13_settings(**overrides: Any) -> HandshakeSettings:
+    s = HandshakeSettings()
+    s.minVersion = (3, 4)
+    s.maxVersion = (3, 4)
+    s.keyShares = ["x25519"]
+    for k, v in overrides.items():
+        setattr(s, k, v)
+    return s
+
+
+class Result:
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+
+def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, Result]:
+    res = Result()
+
+    def target() -> None:
+        try:
+            res.value = fn()
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            res.error = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    return t, res
+
+
+def pair(client: Callable[[socket.socket], Any], server: Callable[[socket.socket], Any],
+         timeout: float = 30.0) -> tuple[Result, Result]:
+    """Run ``server`` in a thread and ``client`` here, over a socket pair."""
+    a, b = socket.socketpair()
+    a.settimeout(timeout)
+    b.settimeout(timeout)
+    t, sres = run_in_thread(lambda: server(b))
+    cres = Result()
+    try:
+        cres.value = client(a)
+    except BaseException as e:  # noqa: BLE001
+        cres.error = e
+    finally:
+        pass
+    t.join(timeout)
+    for s in (a, b):
+        try:
+            s.close()
+        except OSError:
+            pass
+    assert not t.is_alive(), "server thread hung"
+    return cres, sres
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: Optional[subprocess.Popen] = None, timeout: float = 15.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"peer exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def env_with_repo() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests" / "tls"),
+                                         env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env

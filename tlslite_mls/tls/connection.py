@@ -1,0 +1,494 @@
+"""``MLSTLSConnection``: tlslite-ng's TLSConnection with ``tls_using_mls_handshake``.
+
+How it hooks in (tlslite-ng 0.8.2, no edits to the library): a few private
+methods are wrapped thinly and always delegate to the base code; the large
+TLS 1.3 handshake methods are never copied.
+
+* ``_clientSendClientHello`` makes the KeyPackage before the ClientHello
+  exists; ``_sendMsg`` inserts it into the ClientHello before the message is
+  hashed (ahead of padding and PSK, re-signing binders). After a
+  HelloRetryRequest tlslite-ng resends the same ClientHello object, so the
+  extension stays byte-identical.
+* The MLS secret replaces the (EC)DHE shared secret through *instance*
+  attributes ``_getKEX`` / ``_KEMEncaps``, which shadow the class methods only
+  for this connection and only for the TLS 1.3 handshake.
+* Server: ``_serverTLS13Handshake`` runs the responder on the final
+  ClientHello, ``_sendMsg`` puts the Welcome into the ServerHello and takes
+  the key_share out, ``_queue_message`` drops the certificate messages.
+* Client: ``_clientTLS13Handshake`` processes the Welcome. A ServerHello
+  without key_share gets a synthetic one after hashing (tlslite-ng insists on
+  key_share or pre_shared_key); skipping the server certificate uses an
+  in-memory all-zero PSK, which yields the same Early Secret as no PSK and
+  makes tlslite-ng skip the certificate block. Nothing of this reaches the wire.
+* ``_getMsg`` checks every received message for the rules of PROFILE.md
+  section 4 before tlslite-ng looks at it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Iterator, Optional
+
+from tlslite.constants import AlertDescription, ExtensionType, HandshakeType
+from tlslite.errors import TLSLocalAlert
+from tlslite.extensions import (PreSharedKeyExtension, PskIdentity, ServerKeyShareExtension,
+                                SrvPreSharedKeyExtension, KeyShareEntry)
+from tlslite.handshakehelpers import HandshakeHelpers
+from tlslite.messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
+                              ServerHello)
+from tlslite.tlsconnection import TLSConnection
+
+from . import engine as _engine
+from . import keylog as _keylog
+from .errors import MLSNegotiationError, alert_for, describe
+from .extension import MLSBodyTooLarge, MLSHandshakeExtension, find_all, register_extension
+from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
+
+from tlslite.constants import TLS_1_3_HRR
+
+# draft-housley section 6.1: the exporter label of the TLS shared secret.
+SHARED_SECRET_LABEL = b"TLS shared secret"
+
+# Identity of the in-memory PSK that makes tlslite-ng skip the server's
+# certificate block; it never goes on the wire.
+_NO_CERT_PSK_IDENTITY = bytearray(b"\x00tlslite-mls/no-certificate-messages")
+
+_SERVER_TLS13_SIGNATURE = inspect.signature(TLSConnection._serverTLS13Handshake)
+_FINISHED = ("finished", "resumed_and_finished")
+
+
+class _FixedSecret:
+    """A key-exchange object whose shared secret is the MLS secret.
+
+    Only ``calc_shared_key`` changes; key generation still goes to the real
+    object, so fallback key shares stay real.
+    """
+
+    def __init__(self, real: Any, secret: bytes) -> None:
+        self._real = real
+        self._secret = bytearray(secret)
+
+    def calc_shared_key(self, private: Any, peer_share: Any) -> bytearray:
+        return self._secret
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class MLSTLSConnection(TLSConnection):
+    """A TLSConnection that can negotiate ``tls_using_mls_handshake``.
+
+    :param sock: the socket, as for ``TLSConnection``.
+    :param mls_settings: :class:`MLSClientSettings` or :class:`MLSServerSettings`;
+        ``None`` behaves like a plain tlslite-ng connection (mode off).
+    :param keylog: path of an NSS key log; default ``$SSLKEYLOGFILE``.
+
+    Use ``handshakeClientMLS``/``handshakeServerMLS``, or set ``mls_settings``
+    and call tlslite-ng's usual handshake methods.
+    """
+
+    def __init__(self, sock: Any, mls_settings: Optional[MLSSettings] = None,
+                 keylog: Optional[str] = None) -> None:
+        TLSConnection.__init__(self, sock)
+        self.mls_settings = mls_settings
+        self.keylog = keylog
+        self.mls_session: Any = None
+        self.mls_declined_reason: Optional[str] = None
+        self._mls_clear()
+
+    def _mls_clear(self) -> None:
+        self._mls_cfg: Optional[MLSSettings] = None
+        self._mls_engine: Any = None
+        self._mls_initiator: Any = None
+        self._mls_ch_ext: Optional[MLSHandshakeExtension] = None
+        self._mls_ch_ctx: Any = None
+        self._mls_offered = False
+        self._mls_sh_ext: Optional[MLSHandshakeExtension] = None
+        self._mls_sh_sent = False
+        self._mls_pending: Any = None
+        self._mls_ch_hashes: Any = None
+        self._mls_client_random: Optional[bytes] = None
+        self._mls_keylog_path: Optional[str] = None
+        self._mls_keylog_step = 0
+
+    # ------------------------------------------------------------------
+    # public API
+    # ------------------------------------------------------------------
+    def handshakeClientMLS(self, mls_settings: Optional[MLSClientSettings] = None,  # noqa: N802
+                           certChain: Any = None, privateKey: Any = None, session: Any = None,
+                           settings: Any = None, checker: Any = None,
+                           serverName: Optional[str] = None, alpn: Any = None,
+                           async_: bool = False) -> Any:
+        """``handshakeClientCert`` with MLS (default settings: mode preferred)."""
+        if mls_settings is not None:
+            self.mls_settings = mls_settings
+        elif self.mls_settings is None:
+            self.mls_settings = MLSClientSettings()
+        return self.handshakeClientCert(certChain, privateKey, session, settings, checker,
+                                        serverName=serverName, async_=async_, alpn=alpn)
+
+    def handshakeServerMLS(self, mls_settings: Optional[MLSServerSettings] = None,  # noqa: N802
+                           **kwargs: Any) -> Any:
+        """``handshakeServer`` with MLS; keyword arguments go to tlslite-ng.
+
+        A TLS certificate (``certChain``/``privateKey``) is still needed: it
+        serves clients that fall back to classic TLS 1.3.
+        """
+        if mls_settings is not None:
+            self.mls_settings = mls_settings
+        elif self.mls_settings is None:
+            self.mls_settings = MLSServerSettings()
+        return self.handshakeServer(**kwargs)
+
+    @property
+    def mls_negotiated(self) -> bool:
+        """True once a handshake completed with MLS providing the shared secret."""
+        return self.mls_session is not None
+
+    @property
+    def mls_cipher_suite(self) -> Optional[int]:
+        return self.mls_session.cipher_suite if self.mls_session is not None else None
+
+    @property
+    def mls_epoch(self) -> Optional[int]:
+        return self.mls_session.epoch if self.mls_session is not None else None
+
+    @property
+    def mls_local_identity(self) -> Optional[bytes]:
+        return self.mls_session.local_identity if self.mls_session is not None else None
+
+    @property
+    def mls_peer_identity(self) -> Optional[bytes]:
+        return self.mls_session.peer_identity if self.mls_session is not None else None
+
+    def mls_exporter(self, label: bytes, context: bytes, length: int) -> bytes:
+        """MLS-Exporter of the current epoch (RFC 9420 section 8.5)."""
+        if self.mls_session is None:
+            raise ValueError("MLS was not negotiated on this connection")
+        return self.mls_session.exporter(bytes(label), bytes(context), length)
+
+    # ------------------------------------------------------------------
+    # handshake start/end
+    # ------------------------------------------------------------------
+    def _handshakeStart(self, client: bool) -> None:  # noqa: N802
+        TLSConnection._handshakeStart(self, client)
+        self._mls_clear()
+        self.mls_session = None
+        self.mls_declined_reason = None
+        if self.mls_settings is not None:
+            cfg = self.mls_settings.validate()
+            register_extension(cfg.extension_type)
+            self._mls_cfg = cfg
+        path = _keylog.keylog_path(self.keylog)
+        if path:
+            self._mls_keylog_path = path
+            self._mls_hook_keylog()
+
+    def _handshakeDone(self, resumed: bool) -> None:  # noqa: N802
+        TLSConnection._handshakeDone(self, resumed)
+        if self._mls_keylog_path and self.version > (3, 3) and self.session is not None \
+                and self._mls_client_random is not None:
+            secret = getattr(self.session, "exporterMasterSecret", None)
+            if secret:
+                _keylog.write_lines(self._mls_keylog_path, self._mls_client_random,
+                                    [("EXPORTER_SECRET", secret)])
+
+    def _mls_hook_keylog(self) -> None:
+        record_layer = self._recordLayer
+        if getattr(record_layer, "_mls_keylog_owner", None) is self:
+            return
+        base = type(record_layer).calcTLS1_3PendingState
+        conn = self
+
+        def calc(cipherSuite: Any, cl_traffic_secret: Any, sr_traffic_secret: Any,  # noqa: N803
+                 implementations: Any) -> Any:
+            conn._mls_log_secrets(cl_traffic_secret, sr_traffic_secret)
+            return base(record_layer, cipherSuite, cl_traffic_secret, sr_traffic_secret,
+                        implementations)
+
+        record_layer.calcTLS1_3PendingState = calc
+        record_layer._mls_keylog_owner = self
+
+    def _mls_log_secrets(self, client_secret: bytes, server_secret: bytes) -> None:
+        if not self._mls_keylog_path or self._mls_client_random is None \
+                or self._mls_keylog_step > 1:
+            return
+        labels = _keylog.HANDSHAKE_LABELS if self._mls_keylog_step == 0 \
+            else _keylog.APPLICATION_LABELS
+        self._mls_keylog_step += 1
+        _keylog.write_lines(self._mls_keylog_path, self._mls_client_random,
+                            [(labels[0], client_secret), (labels[1], server_secret)])
+
+    # ------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------
+    def _mls_ext_type(self) -> int:
+        cfg = self._mls_cfg
+        return cfg.extension_type if cfg is not None else MLSSettings().extension_type
+
+    def _mls_alert(self, description: int, reason: str,
+                   cause: Optional[BaseException] = None) -> Iterator[Any]:
+        """Send a fatal alert and raise TLSLocalAlert naming ``reason``."""
+        try:
+            for result in self._sendError(description, reason):
+                yield result
+        except TLSLocalAlert as alert:
+            if cause is not None:
+                raise alert from cause
+            raise
+
+    def _mls_install_secret(self, secret: bytes) -> None:
+        real_kex = TLSConnection._getKEX
+        cls = type(self)
+        self._getKEX = lambda group, version: _FixedSecret(real_kex(group, version), secret)
+        self._KEMEncaps = lambda group, public: (bytearray(secret),
+                                                 cls._KEMEncaps(group, public)[1])
+
+    def _mls_uninstall_secret(self) -> None:
+        self.__dict__.pop("_getKEX", None)
+        self.__dict__.pop("_KEMEncaps", None)
+
+    # ------------------------------------------------------------------
+    # sending
+    # ------------------------------------------------------------------
+    def _clientSendClientHello(self, settings: Any, session: Any,  # noqa: N802
+                               *args: Any, **kwargs: Any) -> Iterator[Any]:
+        cfg = self._mls_cfg
+        if cfg is not None and cfg.enabled:
+            if settings.maxVersion < (3, 4):
+                if cfg.required:
+                    raise ValueError("MLS is required but TLS 1.3 is disabled in settings")
+            else:
+                eng = _engine.load()
+                self._mls_engine = eng
+                self._mls_initiator = eng.InitiatorHandshake(_engine.make_config(eng, cfg))
+                key_package = self._mls_initiator.key_package()
+                self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(key_package)
+                self._mls_ch_ctx = (settings, session)
+        return TLSConnection._clientSendClientHello(self, settings, session, *args, **kwargs)
+
+    def _sendMsg(self, msg: Any, randomizeFirstBlock: bool = True,  # noqa: N802,N803
+                 update_hashes: bool = True) -> Iterator[Any]:
+        # _sendMsg is a generator in tlslite-ng: mutate before it starts.
+        if isinstance(msg, ClientHello):
+            self._mls_client_random = bytes(msg.random)
+            if self._mls_ch_ext is not None and not find_all(msg.extensions,
+                                                             self._mls_ch_ext.extType):
+                self._mls_insert_key_package(msg)
+        elif isinstance(msg, ServerHello) and self._mls_sh_ext is not None \
+                and msg.random != TLS_1_3_HRR and not self._mls_sh_sent:
+            self._mls_insert_welcome(msg)
+        return TLSConnection._sendMsg(self, msg, randomizeFirstBlock, update_hashes)
+
+    def _mls_insert_key_package(self, hello: ClientHello) -> None:
+        settings, session = self._mls_ch_ctx
+        extensions = hello.extensions if hello.extensions is not None else []
+        psk = next((e for e in extensions if e.extType == ExtensionType.pre_shared_key), None)
+        pad = [e for e in extensions if e.extType == ExtensionType.client_hello_padding]
+        for ext in pad + ([psk] if psk is not None else []):
+            extensions.remove(ext)
+        extensions.append(self._mls_ch_ext)
+        hello.extensions = extensions
+        if pad and settings.usePaddingExtension:
+            HandshakeHelpers.alignClientHelloPadding(hello)
+        if psk is not None:
+            # RFC 8446 4.2.11: pre_shared_key stays last; binders cover the new bytes.
+            hello.extensions.append(psk)
+            HandshakeHelpers.update_binders(
+                hello, self._handshake_hash, settings.pskConfigs,
+                session.tickets if session else None,
+                session.resumptionMasterSecret if session else None)
+        self._mls_offered = True
+
+    def _mls_insert_welcome(self, hello: ServerHello) -> None:
+        key_share = [e for e in hello.extensions if e.extType == ExtensionType.key_share]
+        if not key_share:
+            # psk_ke resumption: no (EC)DHE slot, so no MLS (PROFILE.md section 3).
+            self.mls_declined_reason = "psk_ke resumption has no (EC)DHE slot for MLS"
+            self._mls_sh_ext = None
+            self._mls_pending = None
+            return
+        # PROFILE.md section 3: the MLS secret replaces (EC)DHE, so no key_share.
+        for ext in key_share:
+            hello.extensions.remove(ext)
+        hello.extensions.append(self._mls_sh_ext)
+        self._mls_sh_sent = True
+
+    def _queue_message(self, msg: Any) -> None:
+        if self._mls_sh_sent and not self._mls_cfg.send_certificates and \
+                isinstance(msg, (Certificate, CertificateVerify, CertificateRequest)):
+            # MLS credentials authenticate "in lieu of" TLS certificates.
+            return
+        TLSConnection._queue_message(self, msg)
+
+    # ------------------------------------------------------------------
+    # receiving: PROFILE.md section 4 checks on every message
+    # ------------------------------------------------------------------
+    def _getMsg(self, expectedType: Any, secondaryType: Any = None,  # noqa: N802,N803
+                constructorType: Any = None) -> Iterator[Any]:
+        if self._client and secondaryType == HandshakeType.server_hello:
+            # Transcript up to and including the final ClientHello, for
+            # tls_client_hello_hash (the Welcome binds it).
+            self._mls_ch_hashes = self._handshake_hash.copy()
+        for result in TLSConnection._getMsg(self, expectedType, secondaryType,
+                                            constructorType):
+            if result in (0, 1):
+                yield result
+            else:
+                break
+        for check in self._mls_check_message(result):
+            yield check
+        yield result
+
+    def _mls_check_message(self, msg: Any) -> Iterator[Any]:
+        ext_type = self._mls_ext_type()
+        cfg = self._mls_cfg
+        name = "tls_using_mls_handshake"
+        if isinstance(msg, ClientHello):
+            self._mls_client_random = bytes(msg.random)
+            if cfg is None or not cfg.enabled:
+                return
+            found = find_all(msg.extensions, ext_type)
+            if len(found) > 1:
+                yield from self._mls_alert(AlertDescription.illegal_parameter,
+                                           f"{name} appears {len(found)} times in ClientHello")
+            if found and find_all(msg.extensions, ExtensionType.early_data):
+                yield from self._mls_alert(AlertDescription.illegal_parameter,
+                                           f"ClientHello carries {name} together with early_data")
+            if not found and cfg.required:
+                yield from self._mls_alert(
+                    AlertDescription.handshake_failure,
+                    "MLS is required but the ClientHello does not offer it",
+                    MLSNegotiationError("client did not offer MLS"))
+            return
+        if isinstance(msg, ServerHello):
+            found = find_all(msg.extensions, ext_type)
+            hrr = msg.random == TLS_1_3_HRR
+            if found and not self._mls_offered:
+                yield from self._mls_alert(AlertDescription.unsupported_extension,
+                                           f"{name} in ServerHello without being offered")
+            if found and hrr:
+                yield from self._mls_alert(AlertDescription.illegal_parameter,
+                                           f"{name} in HelloRetryRequest")
+            if len(found) > 1:
+                yield from self._mls_alert(AlertDescription.illegal_parameter,
+                                           f"{name} appears {len(found)} times in ServerHello")
+            if not found and not hrr and cfg is not None and cfg.required:
+                yield from self._mls_alert(
+                    AlertDescription.handshake_failure,
+                    "MLS is required but the server did not accept it",
+                    MLSNegotiationError("server did not negotiate MLS"))
+            return
+        places = [msg] + list(getattr(msg, "certificate_list", None) or [])
+        for place in places:
+            if find_all(getattr(place, "extensions", None), ext_type):
+                yield from self._mls_alert(AlertDescription.illegal_parameter,
+                                           f"{name} in {type(msg).__name__}")
+
+    # ------------------------------------------------------------------
+    # TLS 1.3 handshakes
+    # ------------------------------------------------------------------
+    def _clientTLS13Handshake(self, settings: Any, session: Any, clientHello: Any,  # noqa: N802,N803
+                              clientCertChain: Any, privateKey: Any,  # noqa: N803
+                              serverHello: Any) -> Iterator[Any]:  # noqa: N803
+        found = find_all(serverHello.extensions, self._mls_ext_type()) \
+            if self._mls_offered else []
+        if found:
+            prf_name, prf_size = self._getPRFParams(serverHello.cipher_suite)
+            try:
+                ch_hash = self._mls_ch_hashes.digest(prf_name)
+                mls_session = self._mls_initiator.process_welcome(found[0].body, ch_hash)
+                secret = mls_session.exporter(SHARED_SECRET_LABEL, b"", prf_size)
+            except Exception as exc:  # every core failure becomes an alert
+                yield from self._mls_alert(alert_for(exc), describe(exc), exc)
+            shares = clientHello.getExtension(ExtensionType.key_share)
+            if shares is None or not shares.client_shares:
+                yield from self._mls_alert(AlertDescription.internal_error,
+                                           "no client key share to anchor the MLS secret")
+            self._mls_pending = mls_session
+            self._mls_install_secret(secret)
+            settings = self._mls_adapt_server_hello(settings, clientHello, serverHello,
+                                                    prf_name, prf_size)
+        try:
+            for result in TLSConnection._clientTLS13Handshake(
+                    self, settings, session, clientHello, clientCertChain, privateKey,
+                    serverHello):
+                if result in _FINISHED:
+                    self._mls_finished()
+                yield result
+        finally:
+            self._mls_uninstall_secret()
+
+    def _mls_adapt_server_hello(self, settings: Any, clientHello: Any, serverHello: Any,  # noqa: N803
+                                prf_name: str, prf_size: int) -> Any:
+        """Make the already-hashed ServerHello digestible for tlslite-ng; returns settings."""
+        if serverHello.getExtension(ExtensionType.key_share) is None:
+            shares = clientHello.getExtension(ExtensionType.key_share)
+            # Ignored by the key schedule: _getKEX returns the MLS secret.
+            entry = KeyShareEntry().create(shares.client_shares[0].group, bytearray(1), None)
+            serverHello.extensions.append(ServerKeyShareExtension().create(entry))
+        if not self._mls_cfg.send_certificates and \
+                serverHello.getExtension(ExtensionType.pre_shared_key) is None:
+            psk_ext = clientHello.getExtension(ExtensionType.pre_shared_key)
+            if psk_ext is None:
+                psk_ext = PreSharedKeyExtension().create([], [])
+                clientHello.extensions.append(psk_ext)
+            psk_ext.identities.append(PskIdentity().create(_NO_CERT_PSK_IDENTITY, 0))
+            psk_ext.binders.append(bytearray(prf_size))
+            serverHello.extensions.append(
+                SrvPreSharedKeyExtension().create(len(psk_ext.identities) - 1))
+            # settings is tlslite-ng's per-handshake validated copy.
+            settings.pskConfigs = list(settings.pskConfigs) + [
+                (_NO_CERT_PSK_IDENTITY, bytearray(prf_size), prf_name)]
+        return settings
+
+    def _serverTLS13Handshake(self, *args: Any, **kwargs: Any) -> Iterator[Any]:  # noqa: N802
+        bound = _SERVER_TLS13_SIGNATURE.bind(self, *args, **kwargs)
+        cfg = self._mls_cfg
+        hello = bound.arguments["clientHello"]
+        found = find_all(hello.extensions, cfg.extension_type) \
+            if cfg is not None and cfg.enabled else []
+        if found:
+            for result in self._mls_respond(cfg, found[0].body, bound.arguments["cipherSuite"]):
+                yield result
+            if self._mls_sh_ext is not None and not cfg.send_certificates:
+                bound.arguments["reqCert"] = False
+        try:
+            for result in TLSConnection._serverTLS13Handshake(*bound.args, **bound.kwargs):
+                if result in _FINISHED:
+                    self._mls_finished()
+                yield result
+        finally:
+            self._mls_uninstall_secret()
+
+    def _mls_respond(self, cfg: MLSSettings, key_package: bytes,
+                     cipher_suite: int) -> Iterator[Any]:
+        prf_name, prf_size = self._getPRFParams(cipher_suite)
+        # The final ClientHello is the last message in the transcript.
+        ch_hash = self._handshake_hash.digest(prf_name)
+        eng = _engine.load()
+        try:
+            responder = eng.ResponderHandshake(_engine.make_config(eng, cfg))
+            welcome, mls_session = responder.accept(key_package, ch_hash)
+            ext = MLSHandshakeExtension(cfg.extension_type, server=True).create(welcome)
+            secret = mls_session.exporter(SHARED_SECRET_LABEL, b"", prf_size)
+        except (eng.Declined, MLSBodyTooLarge) as exc:
+            self.mls_declined_reason = str(exc) or type(exc).__name__
+            if cfg.required:
+                yield from self._mls_alert(AlertDescription.handshake_failure,
+                                           "MLS is required but the KeyPackage was declined: "
+                                           + self.mls_declined_reason, exc)
+            return  # classic TLS 1.3 with the client's key shares
+        except Exception as exc:
+            yield from self._mls_alert(alert_for(exc), describe(exc), exc)
+        self._mls_sh_ext = ext
+        self._mls_pending = mls_session
+        self._mls_install_secret(secret)
+
+    def _mls_finished(self) -> None:
+        negotiated = self._mls_sh_sent if not self._client else self._mls_pending is not None
+        if negotiated:
+            self.mls_session = self._mls_pending
+            self.ecdhCurve = None  # no (EC)DHE happened
+        self._mls_pending = None
+        self._mls_initiator = None
