@@ -81,3 +81,76 @@ def test_mls_after_hello_retry_request(pki):
     assert len(seen) == 2  # HRR, then the ServerHello
     final = seen[-1]
     assert final.getExtension(ExtensionType.key_share) is not None  # synthetic, added locally
+
+
+def test_server_declines_keypackage(pki):
+    """Unacceptable MLS suite: classic TLS 1.3 with the client's key shares."""
+    c, s = pair(_client(MLSClientSettings(suites=[3])), _server(pki, MLSServerSettings(suites=[1])))
+    assert c.error is None and s.error is None, (c.error, s.error)
+    conn, reply = c.value
+    assert reply == b"echo:ping" and not conn.mls_negotiated
+    assert not s.value.mls_negotiated and "0x0003" in s.value.mls_declined_reason
+    assert conn.session.serverCertChain is not None
+    assert conn.ecdhCurve is not None
+
+
+def test_required_client_declined(pki):
+    from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+    c, s = pair(_client(MLSClientSettings(mode="required", suites=[3])),
+                _server(pki, MLSServerSettings(suites=[1])))
+    assert isinstance(c.error, TLSLocalAlert) and "handshake_failure" in str(c.error)
+    assert isinstance(s.error, TLSRemoteAlert) and "handshake_failure" in str(s.error)
+
+
+def test_required_server_declines(pki):
+    from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+    c, s = pair(_client(MLSClientSettings(suites=[3])),
+                _server(pki, MLSServerSettings(mode="required", suites=[1])))
+    assert isinstance(s.error, TLSLocalAlert) and "declined" in str(s.error)
+    assert isinstance(c.error, TLSRemoteAlert) and "handshake_failure" in str(c.error)
+
+
+def test_client_hello_over_16k(pki):
+    """A KeyPackage with a 20 kB identity: the ClientHello spans two records."""
+    from tlslite_mls.mls.credentials import Credential
+    from tlslite_mls.mls.crypto import get_cipher_suite
+    priv, _ = get_cipher_suite(1).generate_signature_key_pair()
+    mls = MLSClientSettings(suites=[1], credential=Credential.basic(b"i" * 20000),
+                            signature_key=priv)
+    c, s = pair(_client(mls), _server(pki))
+    assert c.error is None and s.error is None, (c.error, s.error)
+    conn, reply = c.value
+    assert reply == b"echo:ping" and conn.mls_negotiated
+    assert s.value.mls_peer_identity == b"i" * 20000
+
+
+def test_plain_tlslite_client_and_mode_off(pki):
+    from tlslite import TLSConnection
+
+    def client(sock):
+        conn = TLSConnection(sock)
+        conn.handshakeClientCert(settings=tls13_settings())
+        conn.write(b"ping")
+        return conn, bytes(conn.read())
+    c, s = pair(client, _server(pki))
+    assert c.error is None and s.error is None
+    assert c.value[1] == b"echo:ping" and not s.value.mls_negotiated
+    c, s = pair(_client(MLSClientSettings(mode="off")), _server(pki))
+    assert c.error is None and s.error is None
+    assert not c.value[0].mls_negotiated
+
+
+def test_settings_validation():
+    with pytest.raises(ValueError, match="mode"):
+        MLSClientSettings(mode="sometimes").validate()
+    with pytest.raises(ValueError, match="suites"):
+        MLSClientSettings(suites=[]).validate()
+    with pytest.raises(ValueError, match="0x7777"):
+        MLSClientSettings(suites=[0x7777]).validate()
+    with pytest.raises(ValueError, match="signature_key"):
+        MLSClientSettings(credential=object()).validate()
+    with pytest.raises(ValueError, match="extension_type"):
+        MLSServerSettings(extension_type=70000).validate()
+    with pytest.raises(ValueError, match="key_package_lifetime"):
+        MLSClientSettings(key_package_lifetime=10 ** 9).validate()
+    assert "key" not in repr(MLSClientSettings(signature_key=b"secret", credential=object()))

@@ -374,6 +374,10 @@ class MLSTLSConnection(TLSConnection):
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"{name} appears {len(found)} times in ServerHello")
             if not found and not hrr and cfg is not None and cfg.required:
+                # tlslite-ng sets the version only after this message; the
+                # alert must already carry the negotiated record version.
+                versions = find_all(msg.extensions, ExtensionType.supported_versions)
+                self.version = versions[0].version if versions else msg.server_version
                 yield from self._mls_alert(
                     AlertDescription.handshake_failure,
                     "MLS is required but the server did not accept it",
@@ -391,6 +395,10 @@ class MLSTLSConnection(TLSConnection):
     def _clientTLS13Handshake(self, settings: Any, session: Any, clientHello: Any,  # noqa: N802,N803
                               clientCertChain: Any, privateKey: Any,  # noqa: N803
                               serverHello: Any) -> Iterator[Any]:  # noqa: N803
+        if clientCertChain is None and settings.certificate_compression_send:
+            # Nothing to compress in an empty Certificate, and GnuTLS 3.7 fails
+            # the handshake on a compressed empty one.
+            settings.certificate_compression_send = []
         found = find_all(serverHello.extensions, self._mls_ext_type()) \
             if self._mls_offered else []
         if found:

@@ -1,0 +1,87 @@
+"""Our MLS-capable client as a separate process, for classic servers.
+
+Prints one JSON object: the negotiated version, whether MLS was negotiated,
+the extension types of every ServerHello/HRR received, the reply, or the error.
+Runs inside a network namespace too (gnutls-serv listens on every address).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from tlslite.messages import ServerHello  # noqa: E402
+
+import tlslite_mls.tls.engine as engine  # noqa: E402
+from tlslite_mls.tls import MLSClientSettings, MLSTLSConnection  # noqa: E402
+from tlsutil import tls13_settings  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("--mode", default="preferred")
+    ap.add_argument("--key-shares", default="x25519")
+    ap.add_argument("--identity-size", type=int, default=0,
+                    help="basic identity of this many bytes (makes a big ClientHello)")
+    ap.add_argument("--line", default="hello")
+    args = ap.parse_args()
+
+    try:
+        import importlib.util
+        real = importlib.util.find_spec("tlslite_mls.twoparty.handshake") is not None
+    except ModuleNotFoundError:
+        real = False
+    if not real:
+        import mls_double
+        engine.load = mls_double.load
+
+    seen: list = []
+    orig = ServerHello.parse
+
+    def spy(self, p):  # type: ignore[no-untyped-def]
+        r = orig(self, p)
+        seen.append([e.extType for e in r.extensions or []])
+        return r
+    ServerHello.parse = spy
+
+    mls = MLSClientSettings(mode=args.mode)
+    if args.identity_size:
+        from tlslite_mls.mls.credentials import Credential
+        from tlslite_mls.mls.crypto import get_cipher_suite
+        priv, _ = get_cipher_suite(1).generate_signature_key_pair()
+        mls = MLSClientSettings(mode=args.mode, suites=[1], signature_key=priv,
+                                credential=Credential.basic(b"i" * args.identity_size))
+    out: dict = {"server_hellos": seen}
+    sock = socket.create_connection((args.host, args.port), timeout=20)
+    conn = MLSTLSConnection(sock)
+    try:
+        conn.handshakeClientMLS(mls, settings=tls13_settings(
+            keyShares=args.key_shares.split(",")))
+        out["version"] = list(conn.version)
+        out["mls"] = conn.mls_negotiated
+        conn.write(args.line.encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = conn.read(max=4096)
+            if not chunk:
+                break
+            reply += bytes(chunk)
+        out["reply"] = reply.decode(errors="replace")
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - peers close abruptly
+            pass
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

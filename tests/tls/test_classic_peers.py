@@ -1,0 +1,295 @@
+"""Fallback to classic TLS 1.3 with peers that do not know the extension.
+
+Our client (a separate process, see peer_client.py) against OpenSSL, GnuTLS
+(in its own network namespace), Python ``ssl`` and plain tlslite-ng servers;
+our server against the matching clients. Every case checks TLS 1.3, that the
+extension is not echoed, and data in both directions; some force a
+HelloRetryRequest, one sends a ClientHello larger than one record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import textwrap
+
+import pytest
+from tlslite import TLSConnection
+from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+
+from helpers import require
+from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
+from tlslite_mls.tls import MLSServerSettings, MLSTLSConnection
+from tlsutil import (PY, env_with_repo, free_port, run_in_thread, stop, tls13_settings,
+                     wait_port)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER_CLIENT = os.path.join(HERE, "peer_client.py")
+
+
+def _our_client(port: int, *args: str, netns_script: str | None = None) -> dict:
+    cmd = [PY, PEER_CLIENT, "127.0.0.1", str(port), *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env_with_repo())
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _check_fallback(res: dict, reply: str) -> None:
+    assert "error" not in res, res
+    assert res["version"] == [3, 4]
+    assert res["mls"] is False
+    for types in res["server_hellos"]:
+        assert TLS_EXT_MLS_HANDSHAKE not in types
+    assert res["reply"] == reply
+
+
+# --------------------------------------------------------------------------
+# our client against classic servers
+# --------------------------------------------------------------------------
+@pytest.fixture
+def openssl_server(pki, tmp_path):
+    require(shutil.which("openssl") is not None, "openssl")
+    procs = []
+
+    def start(*extra: str):
+        port = free_port()
+        log = open(tmp_path / f"s_server-{port}.log", "w+")
+        p = subprocess.Popen(["openssl", "s_server", "-tls1_3", "-accept", f"127.0.0.1:{port}",
+                              "-key", pki.key_path, "-cert", pki.cert_path, "-rev", *extra],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(p)
+        wait_port(port, p)
+        return port, log
+    yield start
+    for p in procs:
+        stop(p)
+
+
+@pytest.mark.parametrize("extra,client_args", [
+    ((), ()),
+    (("-groups", "P-384"), ()),                              # HelloRetryRequest
+    ((), ("--identity-size", "20000")),                      # ClientHello over 16 KB
+], ids=["plain", "hrr", "big-client-hello"])
+def test_client_vs_openssl(openssl_server, extra, client_args):
+    port, _ = openssl_server(*extra)
+    res = _our_client(port, *client_args)
+    _check_fallback(res, "olleh\n")
+    if extra:
+        assert len(res["server_hellos"]) == 2
+
+
+def test_required_client_vs_openssl(openssl_server):
+    port, log = openssl_server()
+    res = _our_client(port, "--mode", "required")
+    assert "handshake_failure" in res["error"] and "MLS is required" in res["error"]
+    log.seek(0)
+    assert "handshake failure" in log.read()
+
+
+def _gnutls_serv(pki, port: int, opts: str, *client_args: str) -> dict:
+    script = textwrap.dedent(f"""
+        ip link set lo up
+        gnutls-serv --echo -p {port} --x509keyfile {pki.key_path} \\
+            --x509certfile {pki.cert_path} {opts} >/dev/null 2>&1 & S=$!
+        for i in $(seq 1 150); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.1; done
+        {PY} {PEER_CLIENT} 127.0.0.1 {port} {' '.join(client_args)}
+        kill $S
+        """)
+    out = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True,
+                         text=True, timeout=90, env=env_with_repo())
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("opts", [
+    "-a",
+    "",  # default: asks for a client certificate
+    "-a --priority NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP384R1",  # HRR
+], ids=["plain", "client-cert-request", "hrr"])
+def test_client_vs_gnutls(pki, opts):
+    require(shutil.which("gnutls-serv") is not None, "gnutls-serv (gnutls-bin)")
+    require(shutil.which("unshare") is not None and shutil.which("ip") is not None,
+            "unshare and ip (network namespace for gnutls-serv)")
+    require(os.geteuid() == 0, "root, for a private network namespace")
+    res = _gnutls_serv(pki, 4433, opts)
+    _check_fallback(res, "hello\n")
+    if "GROUP" in opts:
+        assert len(res["server_hellos"]) == 2
+
+
+PY_SSL_SERVER = textwrap.dedent("""
+    import socket, ssl, sys
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+    print(srv.getsockname()[1], flush=True)
+    while True:
+        c, _ = srv.accept()
+        try:
+            with ctx.wrap_socket(c, server_side=True) as t:
+                data = t.recv(4096)
+                t.sendall(b"py:" + data)
+        except (ssl.SSLError, OSError):
+            pass
+    """)
+
+
+def test_client_vs_python_ssl(pki):
+    p = subprocess.Popen([PY, "-c", PY_SSL_SERVER, pki.cert_path, pki.key_path],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        res = _our_client(port)
+        _check_fallback(res, "py:hello\n")
+    finally:
+        stop(p)
+
+
+def _plain_tlslite_server(pki, sock, settings):
+    conn = TLSConnection(sock)
+    conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(), settings=settings)
+    version = conn.version
+    data = conn.read()
+    conn.write(b"tl:" + bytes(data))
+    conn.close()
+    return version
+
+
+@pytest.mark.parametrize("hrr", [False, True], ids=["plain", "hrr"])
+def test_client_vs_plain_tlslite(pki, hrr):
+    settings = tls13_settings(eccCurves=["secp256r1"], keyShares=["secp256r1"]) if hrr \
+        else tls13_settings()
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve():
+        s, _ = srv.accept()
+        with s:
+            return _plain_tlslite_server(pki, s, settings)
+    t, result = run_in_thread(serve)
+    try:
+        res = _our_client(port)
+    finally:
+        t.join(30)
+        srv.close()
+    assert result.error is None, result.error
+    assert result.value == (3, 4)
+    _check_fallback(res, "tl:hello\n")
+    assert len(res["server_hellos"]) == (2 if hrr else 1)
+
+
+# --------------------------------------------------------------------------
+# our server against classic clients
+# --------------------------------------------------------------------------
+def _serve_once(pki, mls=None, settings=None):
+    """Our MLS server on a TCP port: one connection, echo one read."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve():
+        s, _ = srv.accept()
+        s.settimeout(30)
+        with s:
+            conn = MLSTLSConnection(s)
+            conn.handshakeServerMLS(mls or MLSServerSettings(), certChain=pki.chain(),
+                                    privateKey=pki.key(), settings=settings or tls13_settings())
+            conn.negotiated_version = conn.version
+            data = conn.read()
+            conn.write(b"mls-srv:" + bytes(data))
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - classic clients may just go away
+                pass
+            return conn
+    t, result = run_in_thread(serve)
+
+    def finish():
+        t.join(30)
+        srv.close()
+        assert not t.is_alive()
+        assert result.error is None, result.error
+        conn = result.value
+        assert conn.negotiated_version == (3, 4)
+        assert not conn.mls_negotiated
+        return conn
+    return port, finish
+
+
+HRR_SERVER = dict(eccCurves=["secp384r1"], keyShares=["secp384r1"])
+
+
+@pytest.mark.parametrize("hrr", [False, True], ids=["plain", "hrr"])
+def test_server_vs_openssl_client(pki, hrr):
+    require(shutil.which("openssl") is not None, "openssl")
+    port, finish = _serve_once(pki, settings=tls13_settings(**HRR_SERVER) if hrr else None)
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-quiet",
+           "-groups", "X25519:P-384"]
+    out = subprocess.run(cmd, input="hello\n", capture_output=True, text=True, timeout=30)
+    finish()
+    assert "mls-srv:hello" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("hrr", [False, True], ids=["plain", "hrr"])
+def test_server_vs_gnutls_client(pki, hrr):
+    require(shutil.which("gnutls-cli") is not None, "gnutls-cli (gnutls-bin)")
+    port, finish = _serve_once(pki, settings=tls13_settings(**HRR_SERVER) if hrr else None)
+    prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+    if hrr:
+        prio += ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP384R1"
+    cmd = ["gnutls-cli", "--insecure", "--priority", prio, "-p", str(port), "127.0.0.1"]
+    out = subprocess.run(cmd, input="hello\n", capture_output=True, text=True, timeout=30)
+    finish()
+    assert "mls-srv:hello" in out.stdout, out.stdout + out.stderr
+    assert "TLS1.3" in out.stdout + out.stderr
+
+
+def test_server_vs_python_ssl_client(pki):
+    port, finish = _serve_once(pki)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(pki.cert_path)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+            assert t.version() == "TLSv1.3"
+            t.sendall(b"hello")
+            assert t.recv(4096) == b"mls-srv:hello"
+    finish()
+
+
+@pytest.mark.parametrize("hrr", [False, True], ids=["plain", "hrr"])
+def test_server_vs_plain_tlslite_client(pki, hrr):
+    port, finish = _serve_once(pki, settings=tls13_settings(**HRR_SERVER) if hrr else None)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        conn = TLSConnection(raw)
+        conn.handshakeClientCert(settings=tls13_settings(
+            keyShares=["x25519"], eccCurves=["x25519", "secp384r1"]))
+        assert conn.version == (3, 4)
+        conn.write(b"hello")
+        assert bytes(conn.read()) == b"mls-srv:hello"
+    finish()
+
+
+def test_required_server_vs_plain_client(pki):
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve():
+        s, _ = srv.accept()
+        with s:
+            MLSTLSConnection(s).handshakeServerMLS(
+                MLSServerSettings(mode="required"), certChain=pki.chain(), privateKey=pki.key(),
+                settings=tls13_settings())
+    t, result = run_in_thread(serve)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with pytest.raises(TLSRemoteAlert) as remote:
+            TLSConnection(raw).handshakeClientCert(settings=tls13_settings())
+    t.join(30)
+    srv.close()
+    assert "handshake_failure" in str(remote.value)
+    assert isinstance(result.error, TLSLocalAlert)
+    assert "does not offer" in str(result.error)
