@@ -34,7 +34,8 @@ from .constants import (DEFAULT_EXTENSION_TYPES, DEFAULT_PROPOSAL_TYPES, Extensi
 from .credentials import Credential
 from .crypto import CipherSuite
 from .errors import (CredentialError, DecodeError, ProtocolError, VerificationError)
-from .extensions import Extension, RequiredCapabilities, find_extension
+from .extensions import (Extension, RequiredCapabilities, check_unique_extensions,
+                         find_extension)
 from .leafnode import LeafNode
 
 __all__ = [
@@ -589,11 +590,7 @@ def _check_leaf_content(cs: CipherSuite, leaf: LeafNode, *, where: str,
         if ext.extension_type not in caps.extensions:
             raise ProtocolError(f"{where}: extension 0x{ext.extension_type:04x} is used but "
                                 "not listed in its capabilities")
-    seen: set[int] = set()
-    for ext in leaf.extensions:
-        if ext.extension_type in seen:
-            raise ProtocolError(f"{where}: extension 0x{ext.extension_type:04x} appears twice")
-        seen.add(ext.extension_type)
+    check_unique_extensions(leaf.extensions, where)
     if required is not None:
         missing = [t for t in required.extension_types
                    if t not in caps.extensions and t not in DEFAULT_EXTENSION_TYPES]

@@ -29,15 +29,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from . import treemath as tm
 from .codec import Opaque, Struct, Vec, struct
 from .constants import LeafNodeSource
 from .crypto import CipherSuite
 from .errors import ProtocolError, StateError, VerificationError
+from .extensions import Extension
 from .leafnode import LeafNode
-from .ratchettree import ParentNode, RatchetTree
+from .ratchettree import (AuthenticationPolicy, ParentNode, RatchetTree,
+                          validate_leaf_node)
 
 __all__ = [
     "HPKECiphertext", "UpdatePathNode", "UpdatePath", "TreePrivateState", "NewPath",
@@ -304,15 +306,19 @@ def create_update_path(tree: RatchetTree, sender: int, leaf_template: LeafNode,
 
 
 def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
-                      group_id: bytes, *, external: bool = False) -> None:
+                      group_id: bytes, *, authenticate: Optional[AuthenticationPolicy] = None,
+                      group_extensions: Sequence[Extension] = (), now: Optional[int] = None,
+                      external: bool = False) -> None:
     """Check a received UpdatePath's structure and leaf and merge it into ``tree``.
 
-    Checks: the leaf has source ``commit`` and a valid signature for
+    ``tree`` is the provisional tree (the Commit's proposals applied). Checks:
+    the leaf has source ``commit`` and a valid signature for
     ``group_id``/``sender``, its encryption key is new (not when ``external``:
     the sender joins with this commit and has no previous key), there is one
     UpdatePathNode per filtered-direct-path node, and the leaf's parent hash is
-    the one the merged path yields. The other rules of section 7.3 (credential,
-    capabilities, unique keys) are :func:`validate_leaf_node`'s job.
+    the one the merged path yields. With ``authenticate`` the leaf also gets
+    the rest of section 7.3 (:func:`validate_leaf_node`: credential policy,
+    capabilities, unique keys); without it the caller must do that itself.
 
     On error ``tree`` is left as it was.
     """
@@ -320,7 +326,11 @@ def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
     leaf = update_path.leaf_node
     if leaf.leaf_node_source != LeafNodeSource.COMMIT:
         raise ProtocolError("UpdatePath leaf_node_source must be commit")
-    if not leaf.verify_signature(cs, group_id, sender):
+    if authenticate is not None:
+        validate_leaf_node(cs, leaf, tree, authenticate=authenticate, group_id=group_id,
+                           leaf_index=sender, expected_source=LeafNodeSource.COMMIT,
+                           group_extensions=group_extensions, now=now)
+    elif not leaf.verify_signature(cs, group_id, sender):
         raise VerificationError("invalid signature on the UpdatePath leaf")
     old = tree.leaf(sender)
     if not external:
