@@ -1,0 +1,208 @@
+"""PROFILE.md section 4 on the handshake path: hostile clients and servers.
+
+Hostile peers are tlslite-ng connections whose outgoing ClientHello,
+ServerHello, HelloRetryRequest, EncryptedExtensions or NewSessionTicket is
+changed just before it is serialised. Each case checks the alert the other side
+receives and the exception our side raises.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tlslite import TLSConnection
+from tlslite.constants import AlertDescription, ExtensionType, TLS_1_3_HRR
+from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+from tlslite.extensions import TLSExtension
+from tlslite.messages import ClientHello, EncryptedExtensions, NewSessionTicket, ServerHello
+
+import tlslite_mls.tls.engine as engine
+from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
+from tlslite_mls.tls import (MLSClientSettings, MLSHandshakeExtension, MLSServerSettings,
+                             MLSTLSConnection)
+from tlsutil import pair, tls13_settings
+
+EXT = TLS_EXT_MLS_HANDSHAKE
+
+
+def _mls_ext(msg):
+    return [e for e in msg.extensions if e.extType == EXT]
+
+
+def _server(pki, cls=MLSTLSConnection, mls=None, settings=None, write_first=True):
+    def run(sock):
+        conn = cls(sock)
+        if isinstance(conn, MLSTLSConnection):
+            conn.mls_settings = mls or MLSServerSettings()
+        conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
+                             settings=settings or tls13_settings())
+        if write_first:
+            conn.write(b"x")
+        conn.read()
+        return conn
+    return run
+
+
+def _client(cls=MLSTLSConnection, mls=None, settings=None):
+    def run(sock):
+        conn = cls(sock)
+        if isinstance(conn, MLSTLSConnection):
+            conn.mls_settings = mls if mls is not None else MLSClientSettings()
+        conn.handshakeClientCert(settings=settings or tls13_settings())
+        conn.read()
+        conn.write(b"y")
+        return conn
+    return run
+
+
+def _expect(result_alerting, result_receiving, description, reason):
+    """The alerting side raised TLSLocalAlert naming ``reason``; the other got the alert."""
+    local, remote = result_alerting.error, result_receiving.error
+    assert isinstance(local, TLSLocalAlert), local
+    assert local.description == description, (AlertDescription.toStr(local.description), local)
+    assert reason.lower() in str(local).lower(), str(local)
+    assert isinstance(remote, TLSRemoteAlert), remote
+    assert remote.description == description
+
+
+# --------------------------------------------------------------------------
+# hostile clients
+# --------------------------------------------------------------------------
+def _hostile_client(mutate, sends=(1,)):
+    class Hostile(MLSTLSConnection):
+        count = 0
+
+        def _sendMsg(self, msg, *a, **kw):
+            gen = MLSTLSConnection._sendMsg(self, msg, *a, **kw)  # inserts the KeyPackage
+            if isinstance(msg, ClientHello):
+                Hostile.count += 1
+                if Hostile.count in sends:
+                    mutate(msg)
+            return gen
+    return Hostile
+
+
+def _with_early_data(msg):
+    psk = msg.getExtension(ExtensionType.pre_shared_key)
+    pos = msg.extensions.index(psk) if psk is not None else len(msg.extensions)
+    msg.extensions.insert(pos, TLSExtension(extType=ExtensionType.early_data).create(b""))
+
+
+def test_client_hello_with_early_data(pki):
+    c, s = pair(_client(_hostile_client(_with_early_data)), _server(pki))
+    _expect(s, c, AlertDescription.illegal_parameter, "early_data")
+
+
+def test_client_hello_duplicated_extension(pki):
+    def dup(msg):
+        msg.extensions.insert(0, MLSHandshakeExtension().create(_mls_ext(msg)[0].body))
+    c, s = pair(_client(_hostile_client(dup)), _server(pki))
+    _expect(s, c, AlertDescription.illegal_parameter, "appears 2 times")
+
+
+def test_client_hello_garbage_key_package(pki):
+    def garbage(msg):
+        _mls_ext(msg)[0].body = b"\x00\x01\xff\xff\xff"
+    c, s = pair(_client(_hostile_client(garbage)), _server(pki))
+    _expect(s, c, AlertDescription.decode_error, "DecodeError")
+    assert s.error.__cause__ is not None
+
+
+def test_second_client_hello_changes_extension(pki):
+    def change(msg):
+        ext = _mls_ext(msg)[0]
+        ext.body = ext.body[:-1] + bytes([ext.body[-1] ^ 1])
+    hrr_server = tls13_settings(keyShares=["secp256r1"], eccCurves=["secp256r1"])
+    c, s = pair(_client(_hostile_client(change, sends=(2,)),
+                        settings=tls13_settings(eccCurves=["x25519", "secp256r1"])),
+                _server(pki, settings=hrr_server))
+    _expect(s, c, AlertDescription.illegal_parameter, "Client Hello")
+
+
+# --------------------------------------------------------------------------
+# hostile servers
+# --------------------------------------------------------------------------
+def _hostile_server(base, on_send=None, on_queue=None):
+    class Hostile(base):
+        def _sendMsg(self, msg, *a, **kw):
+            gen = base._sendMsg(self, msg, *a, **kw)
+            if on_send is not None:
+                on_send(msg)
+            return gen
+
+        def _queue_message(self, msg):
+            if on_queue is not None:
+                on_queue(msg)
+            return base._queue_message(self, msg)
+    return Hostile
+
+
+def _add_ext_to(kind, body=b"\x01\x02"):
+    def add(msg):
+        if isinstance(msg, kind) and not _mls_ext(msg):
+            msg.extensions.append(MLSHandshakeExtension().create(body))
+    return add
+
+
+def test_unsolicited_extension_in_server_hello(pki):
+    srv = _hostile_server(TLSConnection, on_send=_add_ext_to(ServerHello))
+    c, s = pair(_client(mls=MLSClientSettings(mode="off")), _server(pki, cls=srv))
+    _expect(c, s, AlertDescription.unsupported_extension, "without being offered")
+
+
+def test_extension_in_hello_retry_request(pki):
+    def add(msg):
+        if isinstance(msg, ServerHello) and msg.random == TLS_1_3_HRR:
+            msg.extensions.append(MLSHandshakeExtension().create(b""))
+    srv = _hostile_server(MLSTLSConnection, on_send=add)
+    c, s = pair(_client(settings=tls13_settings(eccCurves=["x25519", "secp256r1"])),
+                _server(pki, cls=srv,
+                        settings=tls13_settings(keyShares=["secp256r1"],
+                                                eccCurves=["secp256r1"])))
+    _expect(c, s, AlertDescription.illegal_parameter, "HelloRetryRequest")
+
+
+def test_extension_in_encrypted_extensions(pki):
+    srv = _hostile_server(MLSTLSConnection, on_queue=_add_ext_to(EncryptedExtensions))
+    c, s = pair(_client(), _server(pki, cls=srv))
+    _expect(c, s, AlertDescription.illegal_parameter, "EncryptedExtensions")
+
+
+def test_extension_in_new_session_ticket(pki):
+    srv = _hostile_server(MLSTLSConnection, on_queue=_add_ext_to(NewSessionTicket))
+    settings = tls13_settings(ticketKeys=[bytearray(32)])
+    c, s = pair(_client(), _server(pki, cls=srv, settings=settings, write_first=False))
+    _expect(c, s, AlertDescription.illegal_parameter, "NewSessionTicket")
+
+
+def test_duplicated_extension_in_server_hello(pki):
+    def dup(msg):
+        if isinstance(msg, ServerHello) and len(_mls_ext(msg)) == 1:
+            msg.extensions.append(MLSHandshakeExtension().create(_mls_ext(msg)[0].body))
+    srv = _hostile_server(MLSTLSConnection, on_send=dup)
+    c, s = pair(_client(), _server(pki, cls=srv))
+    _expect(c, s, AlertDescription.illegal_parameter, "appears 2 times")
+
+
+def test_garbage_welcome(pki):
+    def garbage(msg):
+        if isinstance(msg, ServerHello) and _mls_ext(msg):
+            _mls_ext(msg)[0].body = b"\x00"
+    srv = _hostile_server(MLSTLSConnection, on_send=garbage)
+    c, s = pair(_client(), _server(pki, cls=srv))
+    _expect(c, s, AlertDescription.decode_error, "DecodeError")
+
+
+def test_wrong_client_hello_hash(pki, monkeypatch, mls_engine):
+    class WrongHash(mls_engine.ResponderHandshake):
+        def accept(self, key_package, client_hello_hash):
+            wrong = bytes([client_hello_hash[0] ^ 1]) + client_hello_hash[1:]
+            return super().accept(key_package, wrong)
+    ns = type(mls_engine)(**vars(mls_engine))
+    ns.ResponderHandshake = WrongHash
+    monkeypatch.setattr(engine, "load", lambda: ns)
+    c, s = pair(_client(), _server(pki))
+    assert isinstance(c.error, TLSLocalAlert), c.error
+    assert c.error.description in (AlertDescription.illegal_parameter,
+                                   AlertDescription.decrypt_error)
+    assert isinstance(s.error, TLSRemoteAlert) and s.error.description == c.error.description
+    assert "MLS" in str(c.error)
