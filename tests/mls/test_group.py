@@ -172,3 +172,29 @@ def test_garbage_messages_raise_typed_errors():
             a.process(data)
     with pytest.raises(ProtocolError):
         a.process(MLSMessage.wrap(member(get_cipher_suite(1), b"x").key_package))
+
+
+@pytest.mark.parametrize("suite", supported_cipher_suites())
+def test_state_export_import_continues_the_group(suite):
+    a, b = two_party(suite)
+    b, a = step(b, a)
+    a.protect_application(b"advance a's ratchet")
+    data = a.export_state()
+    assert a._signature_private.hex() not in repr(a) and data[:2] == b"\x00\x01"
+    a2 = Group.import_state(data)
+    assert a2.epoch == a.epoch and exporters_equal(a2, b)
+    pending = a2.commit()
+    b3 = b.process(pending.message_bytes).group
+    assert exporters_equal(pending.group, b3)
+    msg = a2.protect_application(b"after restore")
+    assert b.process(msg.serialize()).data == b"after restore"
+
+
+def test_state_of_unknown_version_refused():
+    from tlslite_mls.mls.errors import UnsupportedError
+    a, _ = two_party()
+    data = a.export_state()
+    with pytest.raises(UnsupportedError, match="version 7"):
+        Group.import_state(b"\x00\x07" + data[2:])
+    with pytest.raises(MLSError):
+        Group.import_state(data[:-10])

@@ -150,7 +150,7 @@ class Group:
     def __init__(self, cs: CipherSuite, context: GroupContext, tree: RatchetTree,
                  private: TreePrivateState, signature_private: bytes,
                  secrets: EpochSecrets, interim_transcript_hash: bytes,
-                 config: GroupConfig) -> None:
+                 config: GroupConfig, secret_tree: Optional[SecretTree] = None) -> None:
         self.cs = cs
         self.context = context
         self._context_bytes = context.serialize()
@@ -160,9 +160,12 @@ class Group:
         self.secrets = secrets
         self.interim_transcript_hash = interim_transcript_hash
         self.config = config
-        self.secret_tree = SecretTree(cs, secrets.encryption_secret, tree.n_leaves,
-                                      max_generation_gap=config.max_generation_gap,
-                                      out_of_order_window=config.out_of_order_window)
+        if secret_tree is None:
+            secret_tree = SecretTree(cs, secrets.encryption_secret, tree.n_leaves,
+                                     max_generation_gap=config.max_generation_gap,
+                                     out_of_order_window=config.out_of_order_window)
+        self.secret_tree = secret_tree
+        secrets.drop_derivation_secrets()
         self._proposals: dict[bytes, _CachedProposal] = {}
         self._own_update_keys: dict[bytes, bytes] = {}
         # The GroupInfo a joiner learnt the group from (its extensions carry
@@ -219,6 +222,16 @@ class Group:
     def export_secret(self, label: Union[str, bytes], context: bytes, length: int) -> bytes:
         """MLS-Exporter of the current epoch (section 8.5)."""
         return mls_exporter(self.cs, self._secret("exporter_secret"), label, context, length)
+
+    def export_state(self) -> bytes:
+        """This epoch's state as bytes, for a store (see :mod:`.groupstate`)."""
+        from .groupstate import export_group_state
+        return export_group_state(self)
+
+    @classmethod
+    def import_state(cls, data: bytes, config: Optional[GroupConfig] = None) -> "Group":
+        from .groupstate import import_group_state
+        return import_group_state(data, config)
 
     def retire(self) -> None:
         """Drop every secret of this epoch: called once the next epoch is in use."""
@@ -434,10 +447,12 @@ class Group:
                                        context.serialize())
         tag = confirmation_tag(cs, secrets.confirmation_key, confirmed)
         interim = interim_transcript_hash(cs, confirmed, tag)
+        joiner = secrets.joiner_secret
+        assert joiner is not None
         group = Group(cs, context, tree, private, self._signature_private, secrets, interim,
                       self.config)
         group._last_confirmation_tag = tag
-        return group, secrets.joiner_secret
+        return group, joiner
 
     def _psk_secret(self, psk_ids: list[PreSharedKeyID]) -> Optional[bytes]:
         if not psk_ids:

@@ -74,7 +74,12 @@ class EpochSecrets:
 
     @property
     def wiped(self) -> bool:
-        return self.epoch_secret is None
+        return all(getattr(self, n) is None for n in _FIELDS)
+
+    def drop_derivation_secrets(self) -> None:
+        """Forget the secrets only needed to derive the others (section 9.2)."""
+        self.joiner_secret = self.welcome_secret = self.epoch_secret = None
+        self.encryption_secret = None
 
     def as_dict(self) -> dict[str, Optional[bytes]]:
         """Every secret by name (for persistence and tests; handle with care)."""

@@ -1,0 +1,131 @@
+"""Persisting a member's group state, for resumption after the connection is gone.
+
+The encoding holds private keys and live epoch secrets, so it is as sensitive
+as the secrets themselves: stores that keep it must protect it like keys. It
+holds only what the epoch still needs (RFC 9420 section 9.2): not the joiner,
+welcome, epoch or encryption secrets, and of the secret tree only the node
+secrets and ratchet states not yet consumed. Cached proposals are not kept:
+they die with their epoch anyway, and the two-party profile sends none.
+
+The layout is versioned; an unknown version is refused, never guessed at.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from .codec import U8, U16, U32, Opaque, Opt, Reader, Struct, Vec, struct
+from .crypto import get_cipher_suite
+from .errors import DecodeError, UnsupportedError
+from .groupcontext import GroupContext
+from .keyschedule import EpochSecrets
+from .ratchettree import RatchetTree
+from .secrettree import SecretTree, _Ratchet
+from .treekem import TreePrivateState
+
+if TYPE_CHECKING:
+    from .group import Group, GroupConfig
+
+GROUP_STATE_VERSION = 1
+
+_KEPT_SECRETS = ("sender_data_secret", "exporter_secret", "external_secret",
+                 "confirmation_key", "membership_key", "resumption_psk",
+                 "epoch_authenticator", "init_secret")
+
+
+@struct
+class _NodeKey(Struct):
+    node: U32
+    private: Opaque
+    public: Opaque
+
+
+@struct
+class _NodeSecret(Struct):
+    node: U32
+    secret: Opaque
+
+
+@struct
+class _SkippedKey(Struct):
+    generation: U32
+    key: Opaque
+    nonce: Opaque
+
+
+@struct
+class _RatchetState(Struct):
+    index: U32
+    secret: Opt[Opaque]
+    generation: U32
+    skipped: Vec[_SkippedKey]
+
+
+@struct
+class _GroupStateV1(Struct):
+    _secret_fields_ = ("private_keys", "signature_private", "secrets", "tree_secrets",
+                       "ratchets")
+
+    cipher_suite: U16
+    group_context: GroupContext
+    ratchet_tree: Opaque
+    own_leaf: U32
+    private_keys: Vec[_NodeKey]
+    signature_private: Opaque
+    secrets: Vec[Opaque]
+    interim_transcript_hash: Opaque
+    tree_secrets: Vec[_NodeSecret]
+    ratchets: Vec[_RatchetState]
+    retired: U8
+
+
+def export_group_state(group: "Group") -> bytes:
+    st = group.secret_tree
+    state = _GroupStateV1(
+        group.cs.suite_id, group.context, group.tree.to_extension_bytes(), group.own_leaf,
+        [_NodeKey(n, group.private.private_key(n), group.private.public_key(n))  # type: ignore
+         for n in group.private.nodes()],
+        group._signature_private,
+        [getattr(group.secrets, name) or b"" for name in _KEPT_SECRETS],
+        group.interim_transcript_hash,
+        [_NodeSecret(n, s) for n, s in sorted(st._nodes.items())],
+        [_RatchetState(i, r.secret, r.generation,
+                       [_SkippedKey(g, k, n) for g, (k, n) in sorted(r.skipped.items())])
+         for i, r in sorted(st._ratchets.items())],
+        1 if group.retired else 0)
+    return GROUP_STATE_VERSION.to_bytes(2, "big") + state.serialize()
+
+
+def import_group_state(data: bytes, config: Optional["GroupConfig"] = None) -> "Group":
+    from .group import Group, GroupConfig
+
+    r = Reader(data)
+    version = r.u16()
+    if version != GROUP_STATE_VERSION:
+        raise UnsupportedError(f"stored group state has version {version}; this release "
+                               f"reads version {GROUP_STATE_VERSION}")
+    state = _GroupStateV1.deserialize(data[2:])
+    if state.retired:
+        raise UnsupportedError("stored group state is of a retired epoch")
+    cs = get_cipher_suite(state.cipher_suite)
+    config = config or GroupConfig()
+    tree = RatchetTree.from_extension_bytes(cs, state.ratchet_tree)
+    if len(state.secrets) != len(_KEPT_SECRETS):
+        raise DecodeError("stored group state has the wrong number of epoch secrets")
+    secrets = EpochSecrets(**dict(zip(_KEPT_SECRETS, state.secrets)))
+    private = TreePrivateState(state.own_leaf, {k.node: (k.private, k.public)
+                                                for k in state.private_keys})
+    private.check_against(tree)
+    secret_tree = SecretTree(cs, bytes(cs.hash_length), tree.n_leaves,
+                             max_generation_gap=config.max_generation_gap,
+                             out_of_order_window=config.out_of_order_window)
+    secret_tree._nodes.clear()
+    secret_tree._nodes.update((s.node, s.secret) for s in state.tree_secrets)
+    for rs in state.ratchets:
+        ratchet = _Ratchet(b"")
+        ratchet.secret = rs.secret
+        ratchet.generation = rs.generation
+        ratchet.skipped = {k.generation: (k.key, k.nonce) for k in rs.skipped}
+        secret_tree._ratchets[rs.index] = ratchet
+    return Group(cs, state.group_context, tree, private, state.signature_private, secrets,
+                 state.interim_transcript_hash, config, secret_tree=secret_tree)
