@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 
@@ -10,15 +9,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import tlslite_mls.tls.engine as engine
-from tlsutil import make_pki
-
-
-def real_engine_available() -> bool:
-    try:
-        return importlib.util.find_spec("tlslite_mls.twoparty.handshake") is not None
-    except ModuleNotFoundError:
-        return False
+import tlslite_mls.tls.engine as engine  # noqa: E402
+from engine_select import real_engine_available  # noqa: E402
+from tlsutil import make_pki  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

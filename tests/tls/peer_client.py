@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tlslite.messages import ServerHello  # noqa: E402
 
-import tlslite_mls.tls.engine as engine  # noqa: E402
+from engine_select import use_available_engine  # noqa: E402
 from tlslite_mls.tls import MLSClientSettings, MLSTLSConnection  # noqa: E402
 from tlsutil import tls13_settings  # noqa: E402
 
@@ -33,14 +33,7 @@ def main() -> None:
     ap.add_argument("--line", default="hello")
     args = ap.parse_args()
 
-    try:
-        import importlib.util
-        real = importlib.util.find_spec("tlslite_mls.twoparty.handshake") is not None
-    except ModuleNotFoundError:
-        real = False
-    if not real:
-        import mls_double
-        engine.load = mls_double.load
+    use_available_engine()
 
     seen: list = []
     orig = ServerHello.parse

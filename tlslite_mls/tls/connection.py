@@ -22,6 +22,9 @@ TLS 1.3 handshake methods are never copied.
   makes tlslite-ng skip the certificate block. Nothing of this reaches the wire.
 * ``_getMsg`` checks every received message for the rules of PROFILE.md
   section 4 before tlslite-ng looks at it.
+
+With the hook patch of ``patches/`` applied to tlslite-ng, the ``_hook_*``
+methods below carry the extension and the secret instead (see ``HOOKS``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ SHARED_SECRET_LABEL = b"TLS shared secret"
 _NO_CERT_PSK_IDENTITY = bytearray(b"\x00tlslite-mls/no-certificate-messages")
 
 _SERVER_TLS13_SIGNATURE = inspect.signature(TLSConnection._serverTLS13Handshake)
+
+# A tlslite-ng with patches/tlslite-ng-0.8.2-hooks.patch offers plugin hooks;
+# then the extension and the secret go through them and none of the
+# workarounds below (binder re-signing, synthetic key_share, in-memory PSK,
+# dropped certificate messages) is needed.
+HOOKS = hasattr(TLSConnection, "_hook_server_client_hello")
 _FINISHED = ("finished", "resumed_and_finished")
 
 
@@ -108,6 +117,7 @@ class MLSTLSConnection(TLSConnection):
         self._mls_pending: Any = None
         self._mls_ch_hashes: Any = None
         self._mls_client_random: Optional[bytes] = None
+        self._mls_hook_secret: Optional[bytes] = None
         self._mls_keylog_path: Optional[str] = None
         self._mls_keylog_step = 0
 
@@ -272,13 +282,20 @@ class MLSTLSConnection(TLSConnection):
         # _sendMsg is a generator in tlslite-ng: mutate before it starts.
         if isinstance(msg, ClientHello):
             self._mls_client_random = bytes(msg.random)
-            if self._mls_ch_ext is not None and not find_all(msg.extensions,
-                                                             self._mls_ch_ext.extType):
+            if not HOOKS and self._mls_ch_ext is not None and \
+                    not find_all(msg.extensions, self._mls_ch_ext.extType):
                 self._mls_insert_key_package(msg)
-        elif isinstance(msg, ServerHello) and self._mls_sh_ext is not None \
+        elif not HOOKS and isinstance(msg, ServerHello) and self._mls_sh_ext is not None \
                 and msg.random != TLS_1_3_HRR and not self._mls_sh_sent:
             self._mls_insert_welcome(msg)
         return TLSConnection._sendMsg(self, msg, randomizeFirstBlock, update_hashes)
+
+    def _hook_client_hello_extensions(self, settings: Any, session: Any) -> list:
+        """Hook patch: the KeyPackage goes in before padding and PSK."""
+        if self._mls_ch_ext is None:
+            return []
+        self._mls_offered = True
+        return [self._mls_ch_ext]
 
     def _mls_insert_key_package(self, hello: ClientHello) -> None:
         settings, session = self._mls_ch_ctx
@@ -414,9 +431,12 @@ class MLSTLSConnection(TLSConnection):
                 yield from self._mls_alert(AlertDescription.internal_error,
                                            "no client key share to anchor the MLS secret")
             self._mls_pending = mls_session
-            self._mls_install_secret(secret)
-            settings = self._mls_adapt_server_hello(settings, clientHello, serverHello,
-                                                    prf_name, prf_size)
+            if HOOKS:
+                self._mls_hook_secret = secret
+            else:
+                self._mls_install_secret(secret)
+                settings = self._mls_adapt_server_hello(settings, clientHello, serverHello,
+                                                        prf_name, prf_size)
         try:
             for result in TLSConnection._clientTLS13Handshake(
                     self, settings, session, clientHello, clientCertChain, privateKey,
@@ -426,6 +446,14 @@ class MLSTLSConnection(TLSConnection):
                 yield result
         finally:
             self._mls_uninstall_secret()
+
+    def _hook_client_server_hello(self, settings: Any, clientHello: Any,  # noqa: N803
+                                  serverHello: Any, secret_size: int) -> Iterator[Any]:  # noqa: N803
+        """Hook patch: the MLS secret and whether certificates are skipped."""
+        if self._mls_hook_secret is None:
+            yield (None, False)
+            return
+        yield (bytearray(self._mls_hook_secret), not self._mls_cfg.send_certificates)
 
     def _mls_adapt_server_hello(self, settings: Any, clientHello: Any, serverHello: Any,  # noqa: N803
                                 prf_name: str, prf_size: int) -> Any:
@@ -456,7 +484,7 @@ class MLSTLSConnection(TLSConnection):
         hello = bound.arguments["clientHello"]
         found = find_all(hello.extensions, cfg.extension_type) \
             if cfg is not None and cfg.enabled else []
-        if found:
+        if found and not HOOKS:
             for result in self._mls_respond(cfg, found[0].body, bound.arguments["cipherSuite"]):
                 yield result
             if self._mls_sh_ext is not None and not cfg.send_certificates:
@@ -468,6 +496,24 @@ class MLSTLSConnection(TLSConnection):
                 yield result
         finally:
             self._mls_uninstall_secret()
+
+    def _hook_server_client_hello(self, settings: Any, clientHello: Any,  # noqa: N803
+                                  cipherSuite: int, dhe: bool) -> Iterator[Any]:  # noqa: N803
+        """Hook patch: the Welcome for the ServerHello and the MLS secret."""
+        cfg = self._mls_cfg
+        found = find_all(clientHello.extensions, cfg.extension_type) \
+            if cfg is not None and cfg.enabled else []
+        if found and not dhe:
+            self.mls_declined_reason = "psk_ke resumption has no (EC)DHE slot for MLS"
+        elif found:
+            for result in self._mls_respond(cfg, found[0].body, cipherSuite):
+                yield result
+        if self._mls_sh_ext is None:
+            yield ([], None, False)
+            return
+        self._mls_sh_sent = True
+        yield ([self._mls_sh_ext], bytearray(self._mls_hook_secret),
+               not cfg.send_certificates)
 
     def _mls_respond(self, cfg: MLSSettings, key_package: bytes,
                      cipher_suite: int) -> Iterator[Any]:
@@ -491,7 +537,10 @@ class MLSTLSConnection(TLSConnection):
             yield from self._mls_alert(alert_for(exc), describe(exc), exc)
         self._mls_sh_ext = ext
         self._mls_pending = mls_session
-        self._mls_install_secret(secret)
+        if HOOKS:
+            self._mls_hook_secret = secret
+        else:
+            self._mls_install_secret(secret)
 
     def _mls_finished(self) -> None:
         negotiated = self._mls_sh_sent if not self._client else self._mls_pending is not None
@@ -500,3 +549,4 @@ class MLSTLSConnection(TLSConnection):
             self.ecdhCurve = None  # no (EC)DHE happened
         self._mls_pending = None
         self._mls_initiator = None
+        self._mls_hook_secret = None

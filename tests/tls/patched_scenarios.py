@@ -1,0 +1,78 @@
+"""Handshake scenarios run in a separate process, against whichever tlslite-ng
+is first on PYTHONPATH (test_patch.py points it at the hook-patched tree).
+
+Prints one JSON object: where tlslite came from, whether the plugin uses the
+hooks, and per scenario either the observed facts or the error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import tlslite  # noqa: E402
+from tlslite import TLSConnection  # noqa: E402
+
+from engine_select import use_available_engine  # noqa: E402
+from tlslite_mls.tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection  # noqa: E402
+from tlslite_mls.tls.connection import HOOKS  # noqa: E402
+from tlsutil import make_pki, pair, tls13_settings  # noqa: E402
+
+
+def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssettings=None):
+    def client(sock):
+        conn = client_cls(sock)
+        if isinstance(conn, MLSTLSConnection):
+            conn.mls_settings = cmls or MLSClientSettings()
+        conn.handshakeClientCert(settings=csettings or tls13_settings())
+        conn.write(b"ping")
+        reply = bytes(conn.read())
+        return {"version": list(conn.version), "reply": reply.decode(),
+                "mls": getattr(conn, "mls_negotiated", False),
+                "server_cert": conn.session.serverCertChain is not None,
+                "exporter": conn.mls_exporter(b"t", b"", 8).hex()
+                if getattr(conn, "mls_negotiated", False) else None}
+
+    def server(sock):
+        conn = server_cls(sock)
+        if isinstance(conn, MLSTLSConnection):
+            conn.mls_settings = smls or MLSServerSettings()
+        conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
+                             settings=ssettings or tls13_settings())
+        conn.write(b"pong:" + bytes(conn.read()))
+        return {"mls": getattr(conn, "mls_negotiated", False),
+                "exporter": conn.mls_exporter(b"t", b"", 8).hex()
+                if getattr(conn, "mls_negotiated", False) else None}
+    c, s = pair(client, server)
+    if c.error or s.error:
+        return {"error": f"client: {c.error!r} server: {s.error!r}"}
+    return {"client": c.value, "server": s.value}
+
+
+def main() -> None:
+    use_available_engine()
+    pki = make_pki(Path(tempfile.mkdtemp()))
+    hrr_server = tls13_settings(keyShares=["secp256r1"], eccCurves=["secp256r1"])
+    hrr_client = tls13_settings(eccCurves=["x25519", "secp256r1"])
+    out = {"tlslite": tlslite.__file__, "hooks": HOOKS, "scenarios": {
+        "mls": run(pki, MLSTLSConnection, MLSTLSConnection),
+        "mls-hrr": run(pki, MLSTLSConnection, MLSTLSConnection, csettings=hrr_client,
+                       ssettings=hrr_server),
+        "mls-with-certificates": run(pki, MLSTLSConnection, MLSTLSConnection,
+                                     cmls=MLSClientSettings(send_certificates=True),
+                                     smls=MLSServerSettings(send_certificates=True)),
+        "client-fallback": run(pki, MLSTLSConnection, TLSConnection),
+        "server-fallback": run(pki, TLSConnection, MLSTLSConnection),
+        "declined": run(pki, MLSTLSConnection, MLSTLSConnection,
+                        cmls=MLSClientSettings(suites=[3]), smls=MLSServerSettings(suites=[1])),
+    }}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""patches/tlslite-ng-0.8.2-hooks.patch: applies, keeps tlslite-ng's own unit
+tests as they were, and carries our plugin through its hooks.
+
+Downloads the tlslite-ng 0.8.2 sdist with pip (PyPI) once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from helpers import require
+from tlsutil import REPO, env_with_repo
+
+PATCH = REPO / "patches" / "tlslite-ng-0.8.2-hooks.patch"
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    """(pristine, patched) tlslite-ng 0.8.2 source trees."""
+    base = tmp_path_factory.mktemp("tlslite-ng")
+    dl = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                         "--no-binary", ":all:", "tlslite-ng==0.8.2", "-d", str(base)],
+                        capture_output=True, text=True, timeout=300)
+    archives = list(base.glob("tlslite*ng-0.8.2.tar.gz"))
+    require(dl.returncode == 0 and archives, f"tlslite-ng 0.8.2 sdist from PyPI ({dl.stderr[-300:]})")
+    with tarfile.open(archives[0]) as tar:
+        tar.extractall(base / "x", filter="data")
+    src = next((base / "x").iterdir())
+    pristine, patched = base / "pristine", base / "patched"
+    shutil.copytree(src, pristine)
+    shutil.copytree(src, patched)
+    require(shutil.which("patch") is not None, "patch")
+    res = subprocess.run(["patch", "-p1", "--no-backup-if-mismatch", "-i", str(PATCH)],
+                         cwd=patched, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "FAILED" not in res.stdout and "fuzz" not in res.stdout.lower(), res.stdout
+    return pristine, patched
+
+
+def _unit_tests(tree: Path) -> dict:
+    """Run tlslite-ng's unit_tests; the summary counts and the failing test ids."""
+    res = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "unit_tests",
+                          "-t", "."], cwd=tree, capture_output=True, text=True, timeout=900,
+                         env={**env_with_repo(), "PYTHONPATH": str(tree)})
+    out = res.stderr
+    ran = re.search(r"Ran (\d+) tests", out)
+    assert ran, out[-2000:]
+    bad = sorted(set(re.findall(r"^(?:FAIL|ERROR): (\S+ \(\S+\))", out, re.M)))
+    status = out.strip().splitlines()[-1]
+    return {"ran": int(ran.group(1)), "status": status, "bad": bad}
+
+
+def test_patch_keeps_tlslite_unit_tests(trees):
+    pristine, patched = trees
+    before = _unit_tests(pristine)
+    after = _unit_tests(patched)
+    # Pre-existing failures (if any) must be the same with and without the patch.
+    assert after == before, (before, after)
+
+
+def test_plugin_on_patched_tlslite(trees):
+    _, patched = trees
+    env = env_with_repo()
+    env["PYTHONPATH"] = f"{patched}:{env['PYTHONPATH']}"
+    res = subprocess.run([sys.executable, str(HERE / "patched_scenarios.py")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["tlslite"].startswith(str(patched))
+    assert out["hooks"] is True
+    sc = out["scenarios"]
+    for name, r in sc.items():
+        assert "error" not in r, (name, r)
+        assert r["client"]["version"] == [3, 4] and r["client"]["reply"] == "pong:ping", name
+    for name in ("mls", "mls-hrr", "mls-with-certificates"):
+        assert sc[name]["client"]["mls"] and sc[name]["server"]["mls"], name
+        assert sc[name]["client"]["exporter"] == sc[name]["server"]["exporter"]
+    assert sc["mls"]["client"]["server_cert"] is False
+    assert sc["mls-with-certificates"]["client"]["server_cert"] is True
+    for name in ("client-fallback", "server-fallback", "declined"):
+        assert not sc[name]["client"]["mls"] and not sc[name]["server"]["mls"], name
+
+
+def test_plugin_on_released_tlslite():
+    """Same scenarios on the installed (unpatched) tlslite-ng: the ship path."""
+    res = subprocess.run([sys.executable, str(HERE / "patched_scenarios.py")],
+                         env=env_with_repo(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["hooks"] is False
+    assert all("error" not in r for r in out["scenarios"].values()), out
+    assert out["scenarios"]["mls"]["client"]["mls"]
