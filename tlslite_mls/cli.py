@@ -1,0 +1,441 @@
+"""Command line: ``server``, ``client`` and ``demo`` of the TLS extension mode.
+
+``python -m tlslite_mls server [options] HOST:PORT``  echo server
+``python -m tlslite_mls client [options] HOST:PORT``  stdin to the server, replies to stdout,
+                                                      one summary line on stderr
+``python -m tlslite_mls demo``                        both on 127.0.0.1, with an account
+
+Without credential options every run makes throw-away identities: a basic MLS
+credential with a fresh signature key, and (server) a self-signed ECDSA TLS
+certificate for clients that fall back to classic TLS 1.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import os
+import select
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
+from tlslite.constants import CipherSuite
+
+from .mls.auth import AcceptAnyCredential, ExpectedIdentity, X509Policy
+from .mls.credentials import Credential
+from .mls.crypto import get_cipher_suite
+from .tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
+from .tls.settings import DEFAULT_MLS_SUITES
+
+# Which MLS suites a signature key type can serve (RFC 9420 section 17.1).
+_SUITES_BY_KEY = {"ed25519": [1, 3], "ed448": [4, 6], "secp256r1": [2],
+                  "secp384r1": [7], "secp521r1": [5]}
+
+
+# ----------------------------------------------------------------------------
+# identities
+# ----------------------------------------------------------------------------
+@dataclass
+class TLSIdentity:
+    """A TLS certificate chain and key in tlslite-ng's types."""
+
+    chain: X509CertChain
+    key: Any
+
+
+def throwaway_tls_identity(name: str = "localhost") -> TLSIdentity:
+    """A self-signed ECDSA P-256 certificate, for classic-TLS fallback only."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return load_tls_identity(
+        cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()).decode())
+
+
+def load_tls_identity(cert_pem: str, key_pem: str) -> TLSIdentity:
+    chain = X509CertChain()
+    chain.parsePemList(cert_pem)
+    return TLSIdentity(chain, parsePEMKey(key_pem, private=True))
+
+
+def _raw_private_key(pem: bytes) -> tuple[bytes, str]:
+    """An MLS signature private key (wire encoding) and its key type from PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+
+    key = serialization.load_pem_private_key(pem, password=None)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.private_bytes_raw(), "ed25519"
+    if isinstance(key, ed448.Ed448PrivateKey):
+        return key.private_bytes_raw(), "ed448"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        size = (key.curve.key_size + 7) // 8
+        return key.private_numbers().private_value.to_bytes(size, "big"), key.curve.name
+    raise ValueError("MLS signature keys are Ed25519, Ed448 or ECDSA P-256/384/521")
+
+
+def mls_identity(args: argparse.Namespace, role: str) -> tuple[list[int], Credential, bytes]:
+    """(suites, credential, signature key) from the options, or a throw-away identity."""
+    suites = list(args.suite) if args.suite else list(DEFAULT_MLS_SUITES)
+    if args.mls_cert or args.mls_key:
+        if not (args.mls_cert and args.mls_key):
+            raise SystemExit("--mls-cert and --mls-key go together")
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        with open(args.mls_cert, "rb") as f:
+            certs = x509.load_pem_x509_certificates(f.read())
+        with open(args.mls_key, "rb") as f:
+            key, kind = _raw_private_key(f.read())
+        usable = _SUITES_BY_KEY[kind]
+        suites = [s for s in suites if s in usable] if args.suite else usable
+        if not suites:
+            raise SystemExit(f"no chosen MLS suite fits a {kind} key (try {usable})")
+        ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
+        return suites, Credential.x509(ders), key
+    name = args.identity or f"{role}-{os.urandom(3).hex()}"
+    scheme = get_cipher_suite(suites[0]).signature
+    key, _ = scheme.generate()
+    suites = [s for s in suites if get_cipher_suite(s).signature is scheme]
+    return suites, Credential.basic(name.encode()), key
+
+
+def client_policy(args: argparse.Namespace) -> tuple[Any, str]:
+    """The authentication policy for the server's MLS credential and how it reads."""
+    if args.trust_anchor:
+        from cryptography import x509
+        with open(args.trust_anchor, "rb") as f:
+            anchors = x509.load_pem_x509_certificates(f.read())
+        return X509Policy(anchors, server_name=args.server_name), "x509 chain verified"
+    if args.expect_identity:
+        return ExpectedIdentity(args.expect_identity.encode()), "identity as expected"
+    return AcceptAnyCredential(), "NOT verified (no --trust-anchor or --expect-identity)"
+
+
+# ----------------------------------------------------------------------------
+# shared pieces
+# ----------------------------------------------------------------------------
+def parse_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def tls_settings() -> HandshakeSettings:
+    s = HandshakeSettings()
+    s.minVersion = (3, 4)
+    s.maxVersion = (3, 4)
+    s.keyShares = ["x25519"]  # one real share: enough for classic fallback
+    return s
+
+
+def _suite_name(suite: Optional[int]) -> str:
+    if suite is None:
+        return "-"
+    try:
+        return f"0x{suite:04x} {get_cipher_suite(suite).name}"
+    except Exception:  # noqa: BLE001 - an unknown id still prints
+        return f"0x{suite:04x}"
+
+
+def summary(conn: MLSTLSConnection) -> str:
+    """One line: protocol, MLS or not, suite, epoch, peer identity."""
+    version = {(3, 4): "TLS 1.3", (3, 3): "TLS 1.2"}.get(conn.version, str(conn.version))
+    if conn.mls_negotiated:
+        peer = conn.mls_peer_identity or b""
+        return (f"{version}, MLS negotiated, MLS suite {_suite_name(conn.mls_cipher_suite)}, "
+                f"epoch {conn.mls_epoch}, peer identity {peer.decode(errors='replace')!r}")
+    reason = f" ({conn.mls_declined_reason})" if conn.mls_declined_reason else ""
+    return f"{version}, MLS not negotiated{reason}, classic TLS 1.3"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mls", choices=["off", "preferred", "required"], default="preferred",
+                   help="MLS mode (default preferred)")
+    p.add_argument("--suite", type=lambda s: int(s, 0), action="append",
+                   help="MLS cipher suite id, repeatable, preferred first")
+    p.add_argument("--identity", help="basic MLS credential with this identity")
+    p.add_argument("--mls-cert", help="PEM certificate chain for an x509 MLS credential")
+    p.add_argument("--mls-key", help="PEM private key of --mls-cert")
+    p.add_argument("--send-certificates", action="store_true",
+                   help="also send TLS certificate messages when MLS is negotiated")
+    p.add_argument("--keylog", help="NSS key log file (default $SSLKEYLOGFILE)")
+
+
+# ----------------------------------------------------------------------------
+# server
+# ----------------------------------------------------------------------------
+def _echo(conn: MLSTLSConnection) -> None:
+    while True:
+        data = conn.read()
+        if not data:
+            break
+        conn.write(data)
+
+
+def _serve_one(sock: socket.socket, settings: MLSServerSettings, tls: TLSIdentity,
+               keylog: Optional[str], log: Any) -> None:
+    conn = MLSTLSConnection(sock, mls_settings=settings, keylog=keylog)
+    try:
+        conn.handshakeServer(certChain=tls.chain, privateKey=tls.key, settings=tls_settings())
+        print(f"server: {summary(conn)}", file=log, flush=True)
+        _echo(conn)
+        conn.close()
+    except Exception as exc:  # noqa: BLE001 - one failed client must not stop the server
+        print(f"server: connection failed: {exc}", file=log, flush=True)
+    finally:
+        sock.close()
+
+
+def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
+    suites, cred, key = mls_identity(args, "server")
+    return MLSServerSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
+                             auth_policy=AcceptAnyCredential(),
+                             send_certificates=args.send_certificates)
+
+
+def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None,
+               bound: Optional[list] = None) -> int:
+    settings = make_server_settings(args).validate()
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise SystemExit("--cert and --key go together")
+        with open(args.cert) as c, open(args.key) as k:
+            tls = load_tls_identity(c.read(), k.read())
+    else:
+        tls = throwaway_tls_identity()
+    host, port = args.address
+    srv = socket.create_server((host, port))
+    if bound is not None:
+        bound.append(srv.getsockname()[1])
+    print(f"server: listening on {host}:{srv.getsockname()[1]}, MLS {args.mls}, "
+          f"identity {_identity_text(settings.credential)}", file=sys.stderr, flush=True)
+    if ready is not None:
+        ready.set()
+    served = 0
+    try:
+        while args.count == 0 or served < args.count:
+            sock, _ = srv.accept()
+            served += 1
+            if args.count:
+                _serve_one(sock, settings, tls, args.keylog, sys.stderr)
+            else:
+                threading.Thread(target=_serve_one, daemon=True,
+                                 args=(sock, settings, tls, args.keylog, sys.stderr)).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.close()
+    return 0
+
+
+def _identity_text(cred: Credential) -> str:
+    if cred.identity:
+        return repr(cred.identity.decode(errors="replace"))
+    return "x509"
+
+
+# ----------------------------------------------------------------------------
+# client
+# ----------------------------------------------------------------------------
+def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, str]:
+    suites, cred, key = mls_identity(args, "client")
+    policy, how = client_policy(args)
+    return MLSClientSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
+                             auth_policy=policy, send_certificates=args.send_certificates), how
+
+
+def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
+          linger: float) -> None:
+    """stdin -> server, server -> stdout, on one thread; linger after stdin ends."""
+    fd = stdin.fileno()
+    stdin_open = True
+    last = time.monotonic()
+    while True:
+        if conn.closed:
+            return
+        if getattr(conn, "_readBuffer", None):
+            readable = [sock]
+        else:
+            waits = [sock] + ([fd] if stdin_open else [])
+            timeout = None if stdin_open else max(0.0, linger - (time.monotonic() - last))
+            readable, _, _ = select.select(waits, [], [], timeout)
+            if not readable:
+                return  # stdin done and the server is quiet
+        if fd in readable and stdin_open:
+            data = os.read(fd, 16384)
+            if data:
+                conn.write(data)
+            else:
+                stdin_open = False
+            last = time.monotonic()
+        if sock in readable:
+            data = conn.read(max=16384)
+            if not data:
+                return
+            stdout.write(bytes(data))
+            stdout.flush()
+            last = time.monotonic()
+
+
+def cmd_client(args: argparse.Namespace) -> int:
+    mls, how = make_client_settings(args)
+    host, port = args.address
+    sock = socket.create_connection((host, port), timeout=args.timeout)
+    conn = MLSTLSConnection(sock, mls_settings=mls, keylog=args.keylog)
+    server_name = args.server_name if args.server_name else None
+    try:
+        conn.handshakeClientCert(settings=tls_settings(), serverName=server_name)
+    except Exception as exc:  # noqa: BLE001 - report, don't trace
+        print(f"client: handshake failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    line = summary(conn)
+    if conn.mls_negotiated:
+        line += f", server credential {how}"
+    else:
+        line += ", TLS server certificate not verified"
+    print(line, file=sys.stderr, flush=True)
+    sock.settimeout(None)
+    try:
+        _pump(conn, sock, sys.stdin, sys.stdout.buffer, args.linger)
+    finally:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - the server may already be gone
+            pass
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# demo
+# ----------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace, out: Any = None) -> int:
+    out = out or sys.stdout
+    server_args = argparse.Namespace(suite=None, identity="demo-server", mls_cert=None,
+                                     mls_key=None, mls="required", send_certificates=False)
+    client_args = argparse.Namespace(suite=None, identity="demo-client", mls_cert=None,
+                                     mls_key=None, mls="required", send_certificates=False,
+                                     trust_anchor=None, expect_identity="demo-server",
+                                     server_name=None)
+    s_settings = make_server_settings(server_args)
+    c_settings, how = make_client_settings(client_args)
+    tls = throwaway_tls_identity()
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    result: dict = {}
+
+    def serve() -> None:
+        sock, _ = srv.accept()
+        conn = MLSTLSConnection(sock, mls_settings=s_settings, keylog=args.keylog)
+        try:
+            conn.handshakeServer(certChain=tls.chain, privateKey=tls.key,
+                                 settings=tls_settings())
+            result["server"] = conn
+            _echo(conn)
+        except Exception as exc:  # noqa: BLE001 - shown in the account
+            result["server_error"] = exc
+        finally:
+            sock.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    w = out.write
+    w(f"server  listening on 127.0.0.1:{port}, MLS required, basic identity 'demo-server'\n")
+    start = time.perf_counter()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    conn = MLSTLSConnection(sock, mls_settings=c_settings, keylog=args.keylog)
+    try:
+        conn.handshakeClientCert(settings=tls_settings())
+    except Exception as exc:  # noqa: BLE001
+        w(f"handshake failed: {exc}\n")
+        return 1
+    took = (time.perf_counter() - start) * 1000
+    tls_suite = CipherSuite.ietfNames.get(conn.session.cipherSuite, "?")
+    message = b"hello over TLS 1.3 keyed by MLS"
+    conn.write(message)
+    echoed = b""
+    while len(echoed) < len(message):
+        echoed += bytes(conn.read())
+    conn.close()
+    sock.close()
+    t.join(10)
+    srv.close()
+    server = result.get("server")
+    fp_c = hashlib.sha256(conn.mls_exporter(b"demo fingerprint", b"", 32)).hexdigest()[:32]
+    fp_s = hashlib.sha256(server.mls_exporter(b"demo fingerprint", b"", 32)).hexdigest()[:32] \
+        if server is not None else "-"
+    w(f"client  connected; handshake took {took:.0f} ms\n")
+    w(f"  protocol           TLS 1.3, {tls_suite}, no (EC)DHE: the shared secret is "
+      f"MLS-Exporter(\"TLS shared secret\")\n")
+    w(f"  MLS negotiated     {conn.mls_negotiated}\n")
+    w(f"  MLS cipher suite   {_suite_name(conn.mls_cipher_suite)}\n")
+    w(f"  MLS epoch          client {conn.mls_epoch}, server "
+      f"{server.mls_epoch if server else '-'}\n")
+    w(f"  client identity    {conn.mls_local_identity!r} (server saw "
+      f"{server.mls_peer_identity if server else '-'!r})\n")
+    w(f"  server identity    {conn.mls_peer_identity!r}, {how}\n")
+    w(f"  TLS certificates   {'sent' if conn.session.serverCertChain else 'none (MLS authenticates)'}\n")
+    w(f"  exporter fp        client {fp_c}\n")
+    w(f"                     server {fp_s}  {'(equal)' if fp_c == fp_s else '(DIFFERENT!)'}\n")
+    w(f"  data               sent {message!r}, echoed {echoed!r}\n")
+    ok = conn.mls_negotiated and fp_c == fp_s and echoed == message
+    w("demo OK\n" if ok else "demo FAILED\n")
+    return 0 if ok else 1
+
+
+# ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tlslite_mls",
+                                description="TLS 1.3 with the MLS handshake (extension mode)")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("server", help="echo server")
+    _common(s)
+    s.add_argument("--cert", help="PEM TLS certificate chain (for classic-TLS clients)")
+    s.add_argument("--key", help="PEM TLS private key")
+    s.add_argument("--count", type=int, default=0,
+                   help="serve this many connections, one at a time, then exit (0: forever)")
+    s.add_argument("address", type=parse_address, metavar="HOST:PORT")
+    c = sub.add_parser("client", help="stdin to the server, replies to stdout")
+    _common(c)
+    c.add_argument("--trust-anchor", help="PEM CA certificates for an x509 server credential")
+    c.add_argument("--server-name", help="server name (SNI, and the x509 name checked)")
+    c.add_argument("--expect-identity", help="accept only this basic server identity")
+    c.add_argument("--timeout", type=float, default=30.0, help="connect/handshake timeout")
+    c.add_argument("--linger", type=float, default=2.0,
+                   help="seconds to wait for replies after stdin ends")
+    c.add_argument("address", type=parse_address, metavar="HOST:PORT")
+    d = sub.add_parser("demo", help="server and client on 127.0.0.1, with an account")
+    d.add_argument("--keylog", help="NSS key log file (default $SSLKEYLOGFILE)")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "server":
+        return cmd_server(args)
+    if args.command == "client":
+        return cmd_client(args)
+    return cmd_demo(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
