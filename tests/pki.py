@@ -75,3 +75,15 @@ def load_private(cs: CipherSuite, raw: bytes):
     curve = {"ecdsa_secp256r1_sha256": ec.SECP256R1(), "ecdsa_secp384r1_sha384": ec.SECP384R1(),
              "ecdsa_secp521r1_sha512": ec.SECP521R1()}[name]
     return ec.derive_private_key(int.from_bytes(raw, "big"), curve)
+
+
+class Refuse:
+    """An authentication policy that refuses the credentials ``predicate`` picks."""
+
+    def __init__(self, predicate) -> None:
+        self.predicate = predicate
+
+    def authenticate(self, credential, context) -> None:
+        from tlslite_mls.mls.errors import CredentialError
+        if self.predicate(credential):
+            raise CredentialError("refused by the test policy")

@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 
+from tlslite_mls.mls.auth import AcceptAnyCredential
 from tlslite_mls.mls.codec import Reader, encode_varint
 from tlslite_mls.mls.constants import LeafNodeSource, ProposalType
 from tlslite_mls.mls.credentials import Credential
@@ -12,9 +13,12 @@ from tlslite_mls.mls.crypto import get_cipher_suite
 from tlslite_mls.mls.errors import (CredentialError, DecodeError, ProtocolError,
                                     VerificationError)
 from tlslite_mls.mls.leafnode import Capabilities, LeafNode, Lifetime
-from tlslite_mls.mls.ratchettree import (ParentNode, RatchetTree, accept_all_credentials,
+from tlslite_mls.mls.ratchettree import (ParentNode, RatchetTree,
                                          validate_leaf_node, validate_tree)
 from helpers import h, run_vector, vector_cases
+from pki import Refuse
+
+ANY = AcceptAnyCredential()
 
 VALIDATION = "tree-validation.json"
 OPERATIONS = "tree-operations.json"
@@ -34,7 +38,7 @@ def _check_validation(v):
         assert tree.tree_hash_of(x) == h(v["tree_hashes"][x]), f"tree hash of node {x}"
     tree.verify_parent_hashes()
     group_id = h(v["group_id"])
-    validate_tree(tree, group_id, authenticate=accept_all_credentials,
+    validate_tree(tree, group_id, policy=ANY,
                   tree_hash=h(v["tree_hashes"][tree.root]))
     for index, leaf in tree.members():
         if leaf.leaf_node_source == LeafNodeSource.KEY_PACKAGE:
@@ -44,7 +48,7 @@ def _check_validation(v):
     # The same tree claimed for another group must fail on some update/commit leaf.
     if any(leaf.leaf_node_source != LeafNodeSource.KEY_PACKAGE for _, leaf in tree.members()):
         with pytest.raises(VerificationError):
-            validate_tree(tree, group_id + b"x", authenticate=accept_all_credentials)
+            validate_tree(tree, group_id + b"x", policy=ANY)
 
 
 @pytest.mark.parametrize("vector", vector_cases(VALIDATION))
@@ -216,7 +220,7 @@ def test_tampered_parent_hash_is_rejected():
     with pytest.raises(VerificationError, match="parent-hash valid"):
         tree.verify_parent_hashes()
     with pytest.raises(VerificationError):
-        validate_tree(tree, h(v["group_id"]), authenticate=accept_all_credentials)
+        validate_tree(tree, h(v["group_id"]), policy=ANY)
 
 
 def _has_parent(v):
@@ -228,11 +232,11 @@ def _has_parent(v):
 def test_tampered_leaf_signature_is_rejected():
     leaf, _ = make_leaf(b"a")
     tree = RatchetTree.with_leaf(CS, leaf)
-    validate_tree(tree, GROUP, authenticate=accept_all_credentials, tree_hash=tree.tree_hash())
+    validate_tree(tree, GROUP, policy=ANY, tree_hash=tree.tree_hash())
     bad = dataclasses.replace(leaf, signature=bytes([leaf.signature[0] ^ 1]) + leaf.signature[1:])
     tree.set_leaf(0, bad)
     with pytest.raises(VerificationError, match="signature"):
-        validate_tree(tree, GROUP, authenticate=accept_all_credentials)
+        validate_tree(tree, GROUP, policy=ANY)
 
 
 def test_validate_tree_checks_hash_policy_duplicates_and_unmerged():
@@ -241,49 +245,49 @@ def test_validate_tree_checks_hash_policy_duplicates_and_unmerged():
     tree = RatchetTree.with_leaf(CS, a)
     tree.add_leaf(b)
     with pytest.raises(VerificationError, match="tree_hash"):
-        validate_tree(tree, GROUP, authenticate=accept_all_credentials, tree_hash=b"\x00" * 32)
+        validate_tree(tree, GROUP, policy=ANY, tree_hash=b"\x00" * 32)
     with pytest.raises(CredentialError):
-        validate_tree(tree, GROUP, authenticate=lambda cred, key: cred.identity != b"b")
+        validate_tree(tree, GROUP, policy=Refuse(lambda cred: cred.identity == b"b"))
     dup = RatchetTree.with_leaf(CS, a)
     dup.add_leaf(a)
     with pytest.raises(ProtocolError, match="signature key"):
-        validate_tree(dup, GROUP, authenticate=accept_all_credentials)
+        validate_tree(dup, GROUP, policy=ANY)
     # unmerged leaf that is blank
     t = RatchetTree(CS, [a, ParentNode(CS.generate_hpke_key_pair()[1], b"", [1]), None])
     with pytest.raises(ProtocolError, match="unmerged leaf 1 is blank"):
-        validate_tree(t, GROUP, authenticate=accept_all_credentials)
+        validate_tree(t, GROUP, policy=ANY)
     # leaf with extension not in its capabilities
     c, sig = make_leaf(b"c")
     from tlslite_mls.mls.extensions import Extension
     c = dataclasses.replace(c, extensions=[Extension(0xF0A1, b"x")])
     c.sign(CS, sig)
     with pytest.raises(ProtocolError, match="0xf0a1"):
-        validate_leaf_node(CS, c, tree, authenticate=accept_all_credentials)
+        validate_leaf_node(CS, c, tree, policy=ANY)
 
 
 def test_validate_leaf_node_source_lifetime_and_credential_support():
     a, _ = make_leaf(b"a")
     tree = RatchetTree.with_leaf(CS, a)
     b, _ = make_leaf(b"b")
-    validate_leaf_node(CS, b, tree, authenticate=accept_all_credentials,
+    validate_leaf_node(CS, b, tree, policy=ANY,
                        expected_source=LeafNodeSource.KEY_PACKAGE, now=1_700_000_000)
     with pytest.raises(ProtocolError, match="leaf_node_source"):
-        validate_leaf_node(CS, b, tree, authenticate=accept_all_credentials,
+        validate_leaf_node(CS, b, tree, policy=ANY,
                            expected_source=LeafNodeSource.COMMIT)
     short, sig = make_leaf(b"s")
     short = dataclasses.replace(short, lifetime=Lifetime(0, 10))
     short.sign(CS, sig)
     with pytest.raises(ProtocolError, match="lifetime"):
-        validate_leaf_node(CS, short, tree, authenticate=accept_all_credentials, now=11)
+        validate_leaf_node(CS, short, tree, policy=ANY, now=10_000)
     narrow, sig = make_leaf(b"n")
     narrow = dataclasses.replace(narrow, credential=Credential.x509([b"cert"]),
                                  capabilities=Capabilities([1], [1], [], [], [2]))
     narrow.sign(CS, sig)
     with pytest.raises(ProtocolError, match="credential type"):
-        validate_leaf_node(CS, narrow, tree, authenticate=accept_all_credentials)
+        validate_leaf_node(CS, narrow, tree, policy=ANY)
     upd, _ = make_leaf(b"a2", LeafNodeSource.UPDATE, index=0)
-    validate_leaf_node(CS, upd, tree, authenticate=accept_all_credentials,
+    validate_leaf_node(CS, upd, tree, policy=ANY,
                        group_id=GROUP, leaf_index=0)
     with pytest.raises(VerificationError):
-        validate_leaf_node(CS, upd, tree, authenticate=accept_all_credentials,
+        validate_leaf_node(CS, upd, tree, policy=ANY,
                            group_id=GROUP, leaf_index=1)

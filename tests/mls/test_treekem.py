@@ -4,16 +4,20 @@ import dataclasses
 
 import pytest
 
+from tlslite_mls.mls.auth import AcceptAnyCredential
 from tlslite_mls.mls.constants import LeafNodeSource
 from tlslite_mls.mls.credentials import Credential
 from tlslite_mls.mls.crypto import get_cipher_suite
 from tlslite_mls.mls.errors import CredentialError, ProtocolError, StateError, VerificationError
 from tlslite_mls.mls.groupcontext import GroupContext
 from tlslite_mls.mls.leafnode import Capabilities, LeafNode, Lifetime
-from tlslite_mls.mls.ratchettree import ParentNode, RatchetTree, accept_all_credentials, validate_tree
+from tlslite_mls.mls.ratchettree import ParentNode, RatchetTree, validate_tree
 from tlslite_mls.mls.treekem import (TreePrivateState, UpdatePath, create_update_path,
                                      decrypt_update_path, merge_update_path)
 from helpers import h, run_vector, vector_cases
+from pki import Refuse
+
+ANY = AcceptAnyCredential()
 
 FILE = "treekem.json"
 
@@ -52,7 +56,7 @@ def _check(v):
         merge_update_path(merged, sender, path, group_id)
         assert merged.tree_hash() == h(up["tree_hash_after"])
         merged.verify_parent_hashes()
-        validate_tree(merged, group_id, authenticate=accept_all_credentials,
+        validate_tree(merged, group_id, policy=ANY,
                       tree_hash=h(up["tree_hash_after"]))
         context = _context(v, cs, merged.tree_hash())
         for index, state in states.items():
@@ -179,7 +183,7 @@ def test_merge_runs_leaf_validation_with_a_policy():
     group_id = h(v["group_id"])
     before = tree.copy()
     with pytest.raises(CredentialError):
-        merge_update_path(tree, sender, path, group_id, authenticate=lambda cred, key: False)
+        merge_update_path(tree, sender, path, group_id, policy=Refuse(lambda cred: True))
     assert tree == before
     # The committer may not take over another member's signature key.
     other = next(i for i in privs if i != sender)
@@ -187,8 +191,8 @@ def test_merge_runs_leaf_validation_with_a_policy():
     stolen.sign(cs, privs[other], group_id, sender)
     with pytest.raises(ProtocolError, match="signature key"):
         merge_update_path(tree, sender, UpdatePath(stolen, path.nodes), group_id,
-                          authenticate=accept_all_credentials)
-    merge_update_path(tree, sender, path, group_id, authenticate=accept_all_credentials)
+                          policy=ANY)
+    merge_update_path(tree, sender, path, group_id, policy=ANY)
     assert tree.tree_hash() == own.tree_hash()
 
 
@@ -300,4 +304,4 @@ def test_single_member_path_has_no_nodes():
     assert new.path == [] and len(new.commit_secret) == cs.hash_length
     path = new.encrypt(tree, b"ctx")
     assert path.nodes == [] and path.leaf_node.parent_hash == b""
-    validate_tree(tree, b"group", authenticate=accept_all_credentials)
+    validate_tree(tree, b"group", policy=ANY)

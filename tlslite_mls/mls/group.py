@@ -29,7 +29,7 @@ from .credentials import Credential
 from .crypto import CipherSuite, get_cipher_suite
 from .errors import (DecodeError, ProtocolError, StateError, UnsupportedError,
                      VerificationError)
-from .extensions import Extension, RequiredCapabilities, check_unique_extensions, find_extension
+from .extensions import Extension, check_unique_extensions, find_extension
 from .framing import (AuthenticatedContent, FramedContent, PrivateMessage, PublicMessage,
                       Sender, protect_private, protect_public, sign_framed_content,
                       unprotect_private, unprotect_public)
@@ -37,7 +37,7 @@ from .groupcontext import GroupContext
 from .keypackage import KeyPackage, KeyPackageBundle, validate_key_package
 from .keyschedule import (EpochSecrets, derive_epoch_secrets, epoch_secrets_from_joiner,
                           mls_exporter, welcome_secret)
-from .leafnode import LeafNode, check_capabilities
+from .leafnode import LeafNode, check_required_capabilities, required_capabilities
 from .messages import MLSMessage
 from .proposals import (Add, GroupContextExtensions, PreSharedKey, Proposal, Remove, Update,
                         make_proposal_ref)
@@ -77,15 +77,6 @@ class GroupConfig:
     max_generation_gap: int = 1000
     out_of_order_window: int = 64
     clock: Callable[[], float] = time.time
-
-
-def _policy_callback(policy: _auth.AuthenticationPolicy, cs: CipherSuite,
-                     previous: Optional[Credential] = None) -> Callable[[Credential, bytes], bool]:
-    def check(credential: Credential, signature_key: bytes) -> bool:
-        _auth.authenticate(policy, credential,
-                           _auth.CredentialContext(cs, signature_key, "peer", previous))
-        return True
-    return check
 
 
 @dataclass(eq=False)
@@ -258,8 +249,7 @@ class Group:
         kp = bundle.key_package
         cs = get_cipher_suite(kp.cipher_suite)
         check_unique_extensions(extensions, "GroupContext.extensions")
-        required = _required_capabilities(extensions)
-        check_capabilities(kp.leaf_node, required)
+        check_required_capabilities(kp.leaf_node, required_capabilities(extensions))
         tree = RatchetTree.with_leaf(cs, kp.leaf_node)
         context = GroupContext(MLS10, cs.suite_id, group_id or os.urandom(32), 0,
                                tree.tree_hash(), b"", list(extensions))
@@ -471,7 +461,7 @@ class Group:
     def _validate_key_package(self, kp: KeyPackage) -> None:
         validate_key_package(
             kp, cipher_suite=self.cs.suite_id, now=int(self.config.clock()),
-            required=_required_capabilities(self.extensions),
+            required=required_capabilities(self.extensions),
             credential_types_in_use={leaf.credential.credential_type
                                      for _, leaf in self.tree.members()},
             policy=self.config.policy)
@@ -547,9 +537,9 @@ class Group:
         for r in by_type.get(ProposalType.GROUP_CONTEXT_EXTENSIONS, []):
             extensions = list(r.proposal.body.extensions)  # type: ignore[union-attr]
             check_unique_extensions(extensions, "GroupContextExtensions")
-            required = _required_capabilities(extensions)
-            for _, leaf in tree.members():
-                check_capabilities(leaf, required)
+            required = required_capabilities(extensions)
+            for index, leaf in tree.members():
+                check_required_capabilities(leaf, required, f"leaf {index}")
         for r in by_type.get(ProposalType.UPDATE, []):
             leaf = r.proposal.body.leaf_node  # type: ignore[union-attr]
             tree.set_leaf(r.sender, leaf)
@@ -616,13 +606,11 @@ class Group:
             self._validate_key_package(proposal.body.key_package)  # type: ignore[union-attr]
         elif t == ProposalType.UPDATE:
             leaf = proposal.body.leaf_node  # type: ignore[union-attr]
-            validate_leaf_node(self.cs, leaf, self.tree,
-                               authenticate=_policy_callback(
-                                   self.config.policy, self.cs,
-                                   self.member_leaf(sender).credential),
+            validate_leaf_node(self.cs, leaf, self.tree, policy=self.config.policy,
                                group_id=self.group_id, leaf_index=sender,
                                expected_source=LeafNodeSource.UPDATE,
-                               group_extensions=self.extensions)
+                               group_extensions=self.extensions,
+                               previous=self.member_leaf(sender).credential)
             if leaf.encryption_key == self.member_leaf(sender).encryption_key:
                 raise ProtocolError("Update proposal keeps the old encryption key")
         elif t == ProposalType.REMOVE:
@@ -673,15 +661,8 @@ class Group:
 
         commit_secret = None
         if commit.path is not None:
-            path_leaf = commit.path.leaf_node
-            validate_leaf_node(self.cs, path_leaf, tree,
-                               authenticate=_policy_callback(
-                                   self.config.policy, self.cs,
-                                   self.member_leaf(committer).credential),
-                               group_id=self.group_id, leaf_index=committer,
-                               expected_source=LeafNodeSource.COMMIT,
-                               group_extensions=extensions)
-            merge_update_path(tree, committer, commit.path, self.group_id)
+            merge_update_path(tree, committer, commit.path, self.group_id,
+                              policy=self.config.policy, group_extensions=extensions)
             provisional = GroupContext(MLS10, self.cs.suite_id, self.group_id, self.epoch + 1,
                                        tree.tree_hash(), self.context.confirmed_transcript_hash,
                                        extensions)
@@ -743,7 +724,7 @@ class Group:
             raise ProtocolError("GroupInfo signer is not a member")
         if not info.verify_signature(cs, signer.signature_key):
             raise VerificationError("invalid GroupInfo signature")
-        validate_tree(tree, context.group_id, authenticate=_policy_callback(config.policy, cs),
+        validate_tree(tree, context.group_id, policy=config.policy,
                       tree_hash=context.tree_hash, group_extensions=context.extensions,
                       now=None)
         own = tree.find_leaf(lambda leaf: leaf == kp.leaf_node)
@@ -764,10 +745,3 @@ class Group:
                     config)
         group.joined_group_info = info
         return group
-
-
-def _required_capabilities(extensions: Sequence[Extension]) -> Optional[RequiredCapabilities]:
-    ext = find_extension(extensions, ExtensionType.REQUIRED_CAPABILITIES)
-    if ext is None:
-        return None
-    return RequiredCapabilities.deserialize(ext.extension_data)

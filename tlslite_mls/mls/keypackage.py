@@ -5,18 +5,16 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Optional, Sequence
 
+from .auth import AuthenticationPolicy, CredentialContext, authenticate
 from .codec import U16, Opaque, Struct, Vec, Writer, struct
 from .constants import GREASE_VALUES, MLS10, CredentialType, LeafNodeSource
 from .credentials import Credential
 from .crypto import CipherSuite, get_cipher_suite
 from .errors import ProtocolError, VerificationError
 from .extensions import Extension, RequiredCapabilities, check_unique_extensions
-from .leafnode import Capabilities, LeafNode, Lifetime, check_lifetime, validate_leaf_node
-
-if TYPE_CHECKING:
-    from .auth import AuthenticationPolicy
+from .leafnode import Capabilities, LeafNode, Lifetime, check_leaf_node, check_lifetime
 
 
 @struct
@@ -111,7 +109,7 @@ def validate_key_package(kp: KeyPackage, *, cipher_suite: Optional[int] = None,
                          now: Optional[int] = None, max_lifetime: Optional[int] = None,
                          required: Optional[RequiredCapabilities] = None,
                          credential_types_in_use: Sequence[int] = (),
-                         policy: Optional["AuthenticationPolicy"] = None,
+                         policy: Optional[AuthenticationPolicy] = None,
                          role: str = "peer") -> CipherSuite:
     """KeyPackage validation (section 10.1); returns the KeyPackage's cipher suite."""
     if kp.version != MLS10:
@@ -125,10 +123,19 @@ def validate_key_package(kp: KeyPackage, *, cipher_suite: Optional[int] = None,
     if kp.init_key == kp.leaf_node.encryption_key:
         raise ProtocolError("KeyPackage init_key equals the leaf encryption key")
     check_unique_extensions(kp.extensions, "KeyPackage.extensions")
-    validate_leaf_node(kp.leaf_node, cs, source=LeafNodeSource.KEY_PACKAGE, now=now,
-                       required=required, credential_types_in_use=credential_types_in_use,
-                       policy=policy, role=role)
+    leaf = kp.leaf_node
+    now = int(time.time()) if now is None else now
+    check_leaf_node(cs, leaf, where="KeyPackage leaf", expected_source=LeafNodeSource.KEY_PACKAGE,
+                    required=required, now=now)
+    if cs.suite_id not in leaf.capabilities.cipher_suites or \
+            MLS10 not in leaf.capabilities.versions:
+        raise ProtocolError("KeyPackage leaf does not list its own version and cipher suite")
+    for ctype in credential_types_in_use:
+        if ctype not in leaf.capabilities.credentials:
+            raise ProtocolError(f"KeyPackage leaf does not support credential type "
+                                f"0x{ctype:04x} used in the group")
     if max_lifetime is not None:
-        check_lifetime(kp.leaf_node.lifetime, int(time.time()) if now is None else now,
-                       max_lifetime)
+        check_lifetime(leaf.lifetime, now, max_lifetime)  # type: ignore[arg-type]
+    if policy is not None:
+        authenticate(policy, leaf.credential, CredentialContext(cs, leaf.signature_key, role))
     return cs

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import Optional, Sequence
 
 from .codec import U16, U64, Reader, Struct, Vec, Writer, struct
-from .constants import DEFAULT_EXTENSION_TYPES, DEFAULT_PROPOSAL_TYPES, MLS10, LeafNodeSource
+from .constants import (DEFAULT_EXTENSION_TYPES, DEFAULT_PROPOSAL_TYPES, ExtensionType,
+                        LeafNodeSource)
 from .credentials import Credential
 from .crypto import CipherSuite
 from .errors import DecodeError, ProtocolError, VerificationError
-from .extensions import Extension, RequiredCapabilities, check_unique_extensions
-
-if TYPE_CHECKING:
-    from .auth import AuthenticationPolicy
+from .extensions import Extension, RequiredCapabilities, find_extension
 
 
 @struct
@@ -125,7 +122,8 @@ LIFETIME_TOLERANCE = 300  # seconds of clock skew accepted on not_before/not_aft
 
 
 def check_lifetime(lifetime: Lifetime, now: int, max_lifetime: Optional[int] = None) -> None:
-    """Section 10.1: the KeyPackage must be within its lifetime (with some clock skew)."""
+    """Section 10.1: a KeyPackage must be within its lifetime (give or take some clock
+    skew), and ``max_lifetime`` caps how long a lifetime may be at all."""
     if lifetime.not_before > now + LIFETIME_TOLERANCE:
         raise ProtocolError("leaf lifetime has not started yet")
     if lifetime.not_after + LIFETIME_TOLERANCE < now:
@@ -138,55 +136,72 @@ def check_lifetime(lifetime: Lifetime, now: int, max_lifetime: Optional[int] = N
             f"the allowed {max_lifetime} s")
 
 
-def check_capabilities(leaf: LeafNode, required: Optional[RequiredCapabilities],
-                       credential_types_in_use: Iterable[int] = ()) -> None:
-    """Section 7.3: the leaf supports what the group requires and uses."""
+def required_capabilities(extensions: Sequence[Extension]) -> Optional[RequiredCapabilities]:
+    """The ``required_capabilities`` of a GroupContext's extensions, if any."""
+    ext = find_extension(extensions, ExtensionType.REQUIRED_CAPABILITIES)
+    if ext is None:
+        return None
+    try:
+        return RequiredCapabilities.deserialize(ext.extension_data)
+    except DecodeError as e:
+        e.path.insert(0, "GroupContext.extensions.required_capabilities")
+        raise
+
+
+def check_required_capabilities(leaf: LeafNode, required: Optional[RequiredCapabilities],
+                                where: str = "LeafNode") -> None:
+    """Section 7.3/11.1: the leaf supports everything the group requires."""
+    if required is None:
+        return
     caps = leaf.capabilities
-    check_unique_extensions(leaf.extensions, "LeafNode.extensions")
-    for ext in leaf.extensions:
-        if ext.extension_type not in DEFAULT_EXTENSION_TYPES and \
-                ext.extension_type not in caps.extensions:
-            raise ProtocolError(
-                f"leaf carries extension 0x{ext.extension_type:04x} it does not list in capabilities")
-    if leaf.credential.credential_type not in caps.credentials:
-        raise ProtocolError("leaf's own credential type is missing from its capabilities")
-    for ctype in credential_types_in_use:
-        if ctype not in caps.credentials:
-            raise ProtocolError(f"leaf does not support credential type 0x{ctype:04x} used in the group")
-    if required is not None:
-        for ext_type in required.extension_types:
-            if ext_type not in caps.extensions and ext_type not in DEFAULT_EXTENSION_TYPES:
-                raise ProtocolError(f"leaf lacks required extension 0x{ext_type:04x}")
-        for prop in required.proposal_types:
-            if prop not in caps.proposals and prop not in DEFAULT_PROPOSAL_TYPES:
-                raise ProtocolError(f"leaf lacks required proposal type 0x{prop:04x}")
-        for ctype in required.credential_types:
-            if ctype not in caps.credentials:
-                raise ProtocolError(f"leaf lacks required credential type 0x{ctype:04x}")
+    missing = [t for t in required.extension_types
+               if t not in caps.extensions and t not in DEFAULT_EXTENSION_TYPES]
+    missing += [t for t in required.proposal_types
+                if t not in caps.proposals and t not in DEFAULT_PROPOSAL_TYPES]
+    missing += [t for t in required.credential_types if t not in caps.credentials]
+    if missing:
+        raise ProtocolError(f"{where}: lacks required capabilities "
+                            f"{', '.join(f'0x{t:04x}' for t in missing)}")
 
 
-def validate_leaf_node(leaf: LeafNode, cs: CipherSuite, *, source: int,
-                       group_id: Optional[bytes] = None, leaf_index: Optional[int] = None,
-                       now: Optional[int] = None,
-                       required: Optional[RequiredCapabilities] = None,
-                       credential_types_in_use: Iterable[int] = (),
-                       policy: Optional["AuthenticationPolicy"] = None,
-                       role: str = "peer",
-                       previous: Optional[Credential] = None) -> None:
-    """Leaf node validation of section 7.3, except key uniqueness (the tree checks that)."""
-    if leaf.leaf_node_source != source:
-        raise ProtocolError(
-            f"leaf_node_source is {leaf.leaf_node_source}, expected {source} here")
-    if not leaf.verify_signature(cs, group_id, leaf_index):
-        raise VerificationError("invalid LeafNode signature")
-    if cs.suite_id not in leaf.capabilities.cipher_suites:
-        raise ProtocolError("leaf does not list the group's cipher suite in its capabilities")
-    if MLS10 not in leaf.capabilities.versions:
-        raise ProtocolError("leaf does not list mls10 in its capabilities")
-    check_capabilities(leaf, required, credential_types_in_use)
+def check_leaf_node(cs: CipherSuite, leaf: LeafNode, *, where: str = "LeafNode",
+                    group_id: Optional[bytes] = None, leaf_index: Optional[int] = None,
+                    expected_source: Optional[int] = None,
+                    required: Optional[RequiredCapabilities] = None,
+                    now: Optional[int] = None) -> None:
+    """The checks of section 7.3 that need only the leaf itself and the group.
+
+    Credentials (the authentication policy) and key uniqueness within a tree
+    are checked by the callers that know the policy and the tree.
+    ``now`` (Unix seconds) enables the lifetime check of key_package leaves.
+    """
+    source = leaf.leaf_node_source
+    if expected_source is not None and source != expected_source:
+        raise ProtocolError(f"{where}: leaf_node_source is {source}, "
+                            f"expected {int(expected_source)}")
     if source == LeafNodeSource.KEY_PACKAGE:
-        check_lifetime(leaf.lifetime, int(time.time()) if now is None else now)
-    if policy is not None:
-        from .auth import CredentialContext, authenticate
-        authenticate(policy, leaf.credential,
-                     CredentialContext(cs, leaf.signature_key, role, previous))
+        ok = leaf.verify_signature(cs)
+    else:
+        if group_id is None or leaf_index is None:
+            raise ProtocolError(f"{where}: an update/commit leaf is only valid at a known "
+                                "place in a known group")
+        ok = leaf.verify_signature(cs, group_id, leaf_index)
+    if not ok:
+        raise VerificationError(f"{where}: invalid LeafNode signature")
+    caps = leaf.capabilities
+    if leaf.credential.credential_type not in caps.credentials:
+        raise ProtocolError(f"{where}: credential type "
+                            f"{leaf.credential.credential_type} is not in its capabilities")
+    seen: set[int] = set()
+    for ext in leaf.extensions:
+        if ext.extension_type not in caps.extensions:
+            raise ProtocolError(f"{where}: extension 0x{ext.extension_type:04x} is used but "
+                                "not listed in its capabilities")
+        if ext.extension_type in seen:
+            raise ProtocolError(f"{where}: extension 0x{ext.extension_type:04x} appears twice")
+        seen.add(ext.extension_type)
+    check_required_capabilities(leaf, required, where)
+    if now is not None and source == LeafNodeSource.KEY_PACKAGE:
+        if leaf.lifetime is None:
+            raise ProtocolError(f"{where}: key_package leaf without a lifetime")
+        check_lifetime(leaf.lifetime, now)

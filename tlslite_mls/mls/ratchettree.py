@@ -29,18 +29,17 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from . import treemath as tm
 from .codec import Opaque, Reader, Struct, U32, Vec, Writer, struct
-from .constants import (DEFAULT_EXTENSION_TYPES, DEFAULT_PROPOSAL_TYPES, ExtensionType,
-                        LeafNodeSource)
+from .auth import AuthenticationPolicy, CredentialContext, authenticate
+from .constants import LeafNodeSource
 from .credentials import Credential
 from .crypto import CipherSuite
-from .errors import (CredentialError, DecodeError, ProtocolError, VerificationError)
-from .extensions import (Extension, RequiredCapabilities, check_unique_extensions,
-                         find_extension)
-from .leafnode import LeafNode
+from .errors import CredentialError, DecodeError, ProtocolError, VerificationError
+from .extensions import Extension
+from .leafnode import LeafNode, check_leaf_node, required_capabilities
 
 __all__ = [
-    "NodeType", "ParentNode", "Node", "TreeNode", "RatchetTree", "AuthenticationPolicy",
-    "validate_tree", "validate_leaf_node", "accept_all_credentials",
+    "NodeType", "ParentNode", "Node", "TreeNode", "RatchetTree",
+    "validate_tree", "validate_leaf_node",
 ]
 
 
@@ -542,88 +541,23 @@ def _write_struct(w: Writer, value: Struct) -> None:
 # --------------------------------------------------------------------------------------
 # Validation
 
-AuthenticationPolicy = Callable[[Credential, bytes], bool]
-"""Decides whether a credential may be used with a signature key (section 5.3.1).
-
-Called as ``policy(credential, signature_key)``; returning False (or raising
-:class:`CredentialError`) refuses the credential. The application supplies it;
-the tree code never decides who is trusted.
-"""
-
-
-def accept_all_credentials(credential: Credential, signature_key: bytes) -> bool:
-    """A policy that accepts every credential: for tests and for servers that
-    authenticate peers by other means. Never the default of a client."""
-    return True
-
-
-def _authenticate(policy: AuthenticationPolicy, leaf: LeafNode, where: str) -> None:
-    if not policy(leaf.credential, leaf.signature_key):
-        raise CredentialError(f"{where}: credential refused by the authentication policy")
-
-
-def _check_leaf_content(cs: CipherSuite, leaf: LeafNode, *, where: str,
-                        group_id: Optional[bytes], leaf_index: Optional[int],
-                        expected_source: Optional[int],
-                        required: Optional[RequiredCapabilities],
-                        now: Optional[int]) -> None:
-    """The checks of section 7.3 that need only the leaf itself and the group."""
-    source = leaf.leaf_node_source
-    if expected_source is not None and source != expected_source:
-        raise ProtocolError(f"{where}: leaf_node_source is {source}, "
-                            f"expected {int(expected_source)}")
-    if source == LeafNodeSource.KEY_PACKAGE:
-        ok = leaf.verify_signature(cs)
-    else:
-        if group_id is None or leaf_index is None:
-            raise ProtocolError(f"{where}: an update/commit leaf is only valid at a known "
-                                "place in a known group")
-        ok = leaf.verify_signature(cs, group_id, leaf_index)
-    if not ok:
-        raise VerificationError(f"{where}: invalid LeafNode signature")
-
-    caps = leaf.capabilities
-    if leaf.credential.credential_type not in caps.credentials:
-        raise ProtocolError(f"{where}: credential type "
-                            f"{leaf.credential.credential_type} is not in its capabilities")
-    for ext in leaf.extensions:
-        if ext.extension_type not in caps.extensions:
-            raise ProtocolError(f"{where}: extension 0x{ext.extension_type:04x} is used but "
-                                "not listed in its capabilities")
-    check_unique_extensions(leaf.extensions, where)
-    if required is not None:
-        missing = [t for t in required.extension_types
-                   if t not in caps.extensions and t not in DEFAULT_EXTENSION_TYPES]
-        missing += [t for t in required.proposal_types
-                    if t not in caps.proposals and t not in DEFAULT_PROPOSAL_TYPES]
-        missing += [t for t in required.credential_types if t not in caps.credentials]
-        if missing:
-            raise ProtocolError(f"{where}: lacks required capabilities "
-                                f"{', '.join(f'0x{t:04x}' for t in missing)}")
-    if now is not None and source == LeafNodeSource.KEY_PACKAGE:
-        lifetime = leaf.lifetime
-        if lifetime is None or not lifetime.not_before <= now <= lifetime.not_after:
-            raise ProtocolError(f"{where}: outside its lifetime")
-
-
-def _required_capabilities(group_extensions: Sequence[Extension]) -> Optional[RequiredCapabilities]:
-    ext = find_extension(group_extensions, ExtensionType.REQUIRED_CAPABILITIES)
-    if ext is None:
-        return None
+def _authenticate(policy: AuthenticationPolicy, cs: CipherSuite, leaf: LeafNode, where: str,
+                  previous: Optional[Credential] = None) -> None:
     try:
-        return RequiredCapabilities.deserialize(ext.extension_data)
-    except DecodeError as e:
-        e.path.insert(0, "GroupContext.extensions.required_capabilities")
-        raise
+        authenticate(policy, leaf.credential,
+                     CredentialContext(cs, leaf.signature_key, "peer", previous))
+    except CredentialError as e:
+        raise type(e)(f"{where}: {e}") from None
 
 
 def validate_leaf_node(cs: CipherSuite, leaf: LeafNode, tree: Optional[RatchetTree], *,
-                       authenticate: AuthenticationPolicy,
+                       policy: AuthenticationPolicy,
                        group_id: Optional[bytes] = None,
                        leaf_index: Optional[int] = None,
                        expected_source: Optional[int] = None,
                        group_extensions: Sequence[Extension] = (),
-                       now: Optional[int] = None) -> None:
+                       now: Optional[int] = None,
+                       previous: Optional[Credential] = None) -> None:
     """Validate a LeafNode that is about to enter ``tree`` (section 7.3).
 
     ``leaf_index`` is the leaf the node occupies or will occupy (it is signed
@@ -634,14 +568,11 @@ def validate_leaf_node(cs: CipherSuite, leaf: LeafNode, tree: Optional[RatchetTr
     :class:`CredentialError` or :class:`ProtocolError`.
     """
     where = "LeafNode" if leaf_index is None else f"LeafNode for leaf {leaf_index}"
-    _check_leaf_content(cs, leaf, where=where, group_id=group_id, leaf_index=leaf_index,
-                        expected_source=expected_source,
-                        required=_required_capabilities(group_extensions), now=now)
-    _authenticate(authenticate, leaf, where)
-    if tree is None:
-        return
+    check_leaf_node(cs, leaf, where=where, group_id=group_id, leaf_index=leaf_index,
+                    expected_source=expected_source,
+                    required=required_capabilities(group_extensions), now=now)
     own_type = leaf.credential.credential_type
-    for index, other in tree.members():
+    for index, other in tree.members() if tree is not None else ():
         if index == leaf_index:
             continue
         if other.signature_key == leaf.signature_key:
@@ -654,10 +585,12 @@ def validate_leaf_node(cs: CipherSuite, leaf: LeafNode, tree: Optional[RatchetTr
         if other.credential.credential_type not in leaf.capabilities.credentials:
             raise ProtocolError(f"{where}: does not support credential type "
                                 f"{other.credential.credential_type} of leaf {index}")
+    # The policy last: it may be the costly part (x509 path validation).
+    _authenticate(policy, cs, leaf, where, previous)
 
 
 def validate_tree(tree: RatchetTree, group_id: bytes, *,
-                  authenticate: AuthenticationPolicy,
+                  policy: AuthenticationPolicy,
                   tree_hash: Optional[bytes] = None,
                   group_extensions: Sequence[Extension] = (),
                   now: Optional[int] = None) -> None:
@@ -665,7 +598,7 @@ def validate_tree(tree: RatchetTree, group_id: bytes, *,
 
     ``tree_hash`` is the GroupContext's; when given it must match. Every leaf
     is validated as in section 7.3 (signature bound to ``group_id`` and its
-    index for update/commit leaves, credential through ``authenticate``),
+    index for update/commit leaves, credential through ``policy``),
     every parent must be parent-hash valid, ``unmerged_leaves`` must be
     consistent, and no HPKE or signature key may appear twice.
     """
@@ -675,7 +608,7 @@ def validate_tree(tree: RatchetTree, group_id: bytes, *,
     if tree_hash is not None and tree.tree_hash() != tree_hash:
         raise VerificationError("ratchet tree does not match the GroupContext tree_hash")
 
-    required = _required_capabilities(group_extensions)
+    required = required_capabilities(group_extensions)
     members = list(tree.members())
     if not members:
         raise ProtocolError("ratchet tree has no members")
@@ -685,9 +618,9 @@ def validate_tree(tree: RatchetTree, group_id: bytes, *,
     credential_types: set[int] = set()
     for index, leaf in members:
         where = f"leaf {index}"
-        _check_leaf_content(cs, leaf, where=where, group_id=group_id, leaf_index=index,
-                            expected_source=None, required=required, now=now)
-        _authenticate(authenticate, leaf, where)
+        check_leaf_node(cs, leaf, where=where, group_id=group_id, leaf_index=index,
+                        required=required, now=now)
+        _authenticate(policy, cs, leaf, where)
         if leaf.signature_key in signature_keys:
             raise ProtocolError(f"{where}: signature key already used by leaf "
                                 f"{signature_keys[leaf.signature_key]}")

@@ -38,7 +38,8 @@ from .crypto import CipherSuite
 from .errors import ProtocolError, StateError, VerificationError
 from .extensions import Extension
 from .leafnode import LeafNode
-from .ratchettree import (AuthenticationPolicy, ParentNode, RatchetTree,
+from .auth import AuthenticationPolicy
+from .ratchettree import (ParentNode, RatchetTree,
                           validate_leaf_node)
 
 __all__ = [
@@ -306,7 +307,7 @@ def create_update_path(tree: RatchetTree, sender: int, leaf_template: LeafNode,
 
 
 def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
-                      group_id: bytes, *, authenticate: Optional[AuthenticationPolicy] = None,
+                      group_id: bytes, *, policy: Optional[AuthenticationPolicy] = None,
                       group_extensions: Sequence[Extension] = (), now: Optional[int] = None,
                       external: bool = False) -> None:
     """Check a received UpdatePath's structure and leaf and merge it into ``tree``.
@@ -316,7 +317,7 @@ def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
     ``group_id``/``sender``, its encryption key is new (not when ``external``:
     the sender joins with this commit and has no previous key), there is one
     UpdatePathNode per filtered-direct-path node, and the leaf's parent hash is
-    the one the merged path yields. With ``authenticate`` the leaf also gets
+    the one the merged path yields. With ``policy`` the leaf also gets
     the rest of section 7.3 (:func:`validate_leaf_node`: credential policy,
     capabilities, unique keys); without it the caller must do that itself.
 
@@ -326,13 +327,14 @@ def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
     leaf = update_path.leaf_node
     if leaf.leaf_node_source != LeafNodeSource.COMMIT:
         raise ProtocolError("UpdatePath leaf_node_source must be commit")
-    if authenticate is not None:
-        validate_leaf_node(cs, leaf, tree, authenticate=authenticate, group_id=group_id,
+    old = tree.leaf(sender)
+    if policy is not None:
+        validate_leaf_node(cs, leaf, tree, policy=policy, group_id=group_id,
                            leaf_index=sender, expected_source=LeafNodeSource.COMMIT,
-                           group_extensions=group_extensions, now=now)
+                           group_extensions=group_extensions, now=now,
+                           previous=old.credential if old is not None else None)
     elif not leaf.verify_signature(cs, group_id, sender):
         raise VerificationError("invalid signature on the UpdatePath leaf")
-    old = tree.leaf(sender)
     if not external:
         if old is None:
             raise ProtocolError(f"UpdatePath sender leaf {sender} is blank")
