@@ -141,13 +141,15 @@ class Group:
     def __init__(self, cs: CipherSuite, context: GroupContext, tree: RatchetTree,
                  private: TreePrivateState, signature_private: bytes,
                  secrets: EpochSecrets, interim_transcript_hash: bytes,
-                 config: GroupConfig, secret_tree: Optional[SecretTree] = None) -> None:
+                 config: GroupConfig, secret_tree: Optional[SecretTree] = None,
+                 signer: Optional[object] = None) -> None:
         self.cs = cs
         self.context = context
         self._context_bytes = context.serialize()
         self.tree = tree
         self.private = private
         self._signature_private = signature_private
+        self._signer = signer or cs.signature.load_private(signature_private)
         self.secrets = secrets
         self.interim_transcript_hash = interim_transcript_hash
         self.config = config
@@ -266,7 +268,7 @@ class Group:
                wire_format: int) -> AuthenticatedContent:
         content = FramedContent(self.group_id, self.epoch, Sender.member(self.own_leaf),
                                 authenticated_data, content_type, body)
-        return sign_framed_content(self.cs, wire_format, content, self._signature_private,
+        return sign_framed_content(self.cs, wire_format, content, self._signer,
                                    self._context_bytes)
 
     def _protect(self, auth_content: AuthenticatedContent) -> MLSMessage:
@@ -303,7 +305,7 @@ class Group:
                                    parent_hash=None, signature=b"",
                                    extensions=list(old.extensions if leaf_extensions is None
                                                    else leaf_extensions))
-        leaf.sign(self.cs, self._signature_private, self.group_id, self.own_leaf)
+        leaf.sign(self.cs, self._signer, self.group_id, self.own_leaf)
         self._own_update_keys[pub] = priv
         return self._send_proposal(Proposal.of(Update(leaf)), authenticated_data, wire_format)
 
@@ -360,7 +362,7 @@ class Group:
             if leaf_extensions is not None:
                 template = dataclasses.replace(template, extensions=list(leaf_extensions))
             new_path = create_update_path(tree, self.own_leaf, template,
-                                          self._signature_private, self.group_id)
+                                          self._signer, self.group_id)
         tree_hash = tree.tree_hash()
         provisional = GroupContext(MLS10, self.cs.suite_id, self.group_id, self.epoch + 1,
                                    tree_hash, self.context.confirmed_transcript_hash,
@@ -403,7 +405,7 @@ class Group:
         tag = confirmation_tag(self.cs, self._secret("confirmation_key"),
                                self.context.confirmed_transcript_hash)
         info = GroupInfo(self.context, exts, tag, self.own_leaf, b"")
-        info.sign(self.cs, self._signature_private)
+        info.sign(self.cs, self._signer)
         return info
 
     def _welcome(self, new_group: "Group", group_info: GroupInfo,
@@ -440,7 +442,7 @@ class Group:
         joiner = secrets.joiner_secret
         assert joiner is not None
         group = Group(cs, context, tree, private, self._signature_private, secrets, interim,
-                      self.config)
+                      self.config, signer=self._signer)
         group._last_confirmation_tag = tag
         return group, joiner
 
@@ -724,7 +726,7 @@ class Group:
             raise ProtocolError("GroupInfo signer is not a member")
         if not info.verify_signature(cs, signer.signature_key):
             raise VerificationError("invalid GroupInfo signature")
-        validate_tree(tree, context.group_id, policy=config.policy,
+        validate_tree(tree, context.group_id, policy=config.policy, known_valid=kp.leaf_node,
                       tree_hash=context.tree_hash, group_extensions=context.extensions,
                       now=None)
         own = tree.find_leaf(lambda leaf: leaf == kp.leaf_node)

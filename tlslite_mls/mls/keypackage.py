@@ -89,6 +89,7 @@ def create_key_package(cs: CipherSuite, credential: Credential, signature_privat
     """A fresh, signed KeyPackage. ``not_before`` defaults to now minus a little skew."""
     now = int(time.time())
     start = now - 60 if not_before is None else not_before
+    signer = cs.signature.load_private(signature_private)
     init_priv, init_pub = cs.generate_hpke_key_pair()
     enc_priv, enc_pub = cs.generate_hpke_key_pair()
     leaf = LeafNode(
@@ -99,9 +100,9 @@ def create_key_package(cs: CipherSuite, credential: Credential, signature_privat
         leaf_node_source=LeafNodeSource.KEY_PACKAGE,
         lifetime=Lifetime(start, start + lifetime_seconds),
         extensions=list(leaf_extensions))
-    leaf.sign(cs, signature_private)
+    leaf.sign(cs, signer)
     kp = KeyPackage(MLS10, cs.suite_id, init_pub, leaf, list(extensions), b"")
-    kp.sign(cs, signature_private)
+    kp.sign(cs, signer)
     return KeyPackageBundle(kp, init_priv, enc_priv, signature_private)
 
 

@@ -168,7 +168,7 @@ def check_leaf_node(cs: CipherSuite, leaf: LeafNode, *, where: str = "LeafNode",
                     group_id: Optional[bytes] = None, leaf_index: Optional[int] = None,
                     expected_source: Optional[int] = None,
                     required: Optional[RequiredCapabilities] = None,
-                    now: Optional[int] = None) -> None:
+                    now: Optional[int] = None, verify_signature: bool = True) -> None:
     """The checks of section 7.3 that need only the leaf itself and the group.
 
     Credentials (the authentication policy) and key uniqueness within a tree
@@ -180,12 +180,12 @@ def check_leaf_node(cs: CipherSuite, leaf: LeafNode, *, where: str = "LeafNode",
         raise ProtocolError(f"{where}: leaf_node_source is {source}, "
                             f"expected {int(expected_source)}")
     if source == LeafNodeSource.KEY_PACKAGE:
-        ok = leaf.verify_signature(cs)
+        ok = not verify_signature or leaf.verify_signature(cs)
     else:
         if group_id is None or leaf_index is None:
             raise ProtocolError(f"{where}: an update/commit leaf is only valid at a known "
                                 "place in a known group")
-        ok = leaf.verify_signature(cs, group_id, leaf_index)
+        ok = not verify_signature or leaf.verify_signature(cs, group_id, leaf_index)
     if not ok:
         raise VerificationError(f"{where}: invalid LeafNode signature")
     caps = leaf.capabilities

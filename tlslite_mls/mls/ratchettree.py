@@ -593,8 +593,12 @@ def validate_tree(tree: RatchetTree, group_id: bytes, *,
                   policy: AuthenticationPolicy,
                   tree_hash: Optional[bytes] = None,
                   group_extensions: Sequence[Extension] = (),
-                  now: Optional[int] = None) -> None:
+                  now: Optional[int] = None,
+                  known_valid: Optional[LeafNode] = None) -> None:
     """Everything section 12.4.3.1 asks of a ratchet tree received on joining.
+
+    ``known_valid`` is a leaf the caller made itself (a joiner's own KeyPackage
+    leaf): a tree leaf identical to it is not signature-checked again.
 
     ``tree_hash`` is the GroupContext's; when given it must match. Every leaf
     is validated as in section 7.3 (signature bound to ``group_id`` and its
@@ -618,9 +622,11 @@ def validate_tree(tree: RatchetTree, group_id: bytes, *,
     credential_types: set[int] = set()
     for index, leaf in members:
         where = f"leaf {index}"
+        ours = known_valid is not None and leaf == known_valid
         check_leaf_node(cs, leaf, where=where, group_id=group_id, leaf_index=index,
-                        required=required, now=now)
-        _authenticate(policy, cs, leaf, where)
+                        required=required, now=now, verify_signature=not ours)
+        if not ours:
+            _authenticate(policy, cs, leaf, where)
         if leaf.signature_key in signature_keys:
             raise ProtocolError(f"{where}: signature key already used by leaf "
                                 f"{signature_keys[leaf.signature_key]}")

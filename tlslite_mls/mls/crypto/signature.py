@@ -30,7 +30,12 @@ class SignatureScheme:
     def public_key(self, private: bytes) -> bytes:
         raise NotImplementedError
 
-    def sign(self, private: bytes, message: bytes) -> bytes:
+    def load_private(self, private: bytes) -> Any:
+        """A loaded signing key: pass it to :meth:`sign` instead of the bytes to
+        skip re-parsing the key (and re-deriving its public half) per signature."""
+        raise NotImplementedError
+
+    def sign(self, private: "bytes | Any", message: bytes) -> bytes:
         raise NotImplementedError
 
     def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
@@ -59,8 +64,13 @@ class _EdDSA(SignatureScheme):
     def public_key(self, private: bytes) -> bytes:
         return self._priv.from_private_bytes(private).public_key().public_bytes_raw()
 
-    def sign(self, private: bytes, message: bytes) -> bytes:
-        return self._priv.from_private_bytes(private).sign(message)
+    def load_private(self, private: bytes) -> Any:
+        return self._priv.from_private_bytes(private)
+
+    def sign(self, private: "bytes | Any", message: bytes) -> bytes:
+        if isinstance(private, (bytes, bytearray)):
+            private = self._priv.from_private_bytes(private)
+        return private.sign(message)
 
     def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
         try:
@@ -99,8 +109,13 @@ class _ECDSA(SignatureScheme):
     def public_key(self, private: bytes) -> bytes:
         return self._encode_point(self._load_private(private).public_key())
 
-    def sign(self, private: bytes, message: bytes) -> bytes:
-        return self._load_private(private).sign(message, self._algo)
+    def load_private(self, private: bytes) -> Any:
+        return self._load_private(private)
+
+    def sign(self, private: "bytes | Any", message: bytes) -> bytes:
+        if isinstance(private, (bytes, bytearray)):
+            private = self._load_private(private)
+        return private.sign(message, self._algo)
 
     def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac as _hmac
 import os
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from ..codec import encode_varint
 from ..errors import UnsupportedError, VerificationError
@@ -108,7 +108,8 @@ class CipherSuite:
     def generate_signature_key_pair(self) -> tuple[bytes, bytes]:
         return self.signature.generate()
 
-    def sign_with_label(self, private: bytes, label: Label, content: bytes) -> bytes:
+    def sign_with_label(self, private: "bytes | Any", label: Label, content: bytes) -> bytes:
+        """``private`` is the key's bytes or ``signature.load_private(bytes)``."""
         return self.signature.sign(private, _vec(_MLS_PREFIX + _label(label)) + _vec(content))
 
     def verify_with_label(self, public: bytes, label: Label, content: bytes,
