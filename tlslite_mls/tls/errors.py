@@ -17,7 +17,13 @@ class MLSNegotiationError(Exception):
 
 
 def alert_for(exc: BaseException) -> int:
-    """The AlertDescription for an exception from the MLS core."""
+    """The AlertDescription for an exception from the MLS core.
+
+    Engine errors name their alert in an ``alert`` attribute; that wins.
+    """
+    named = getattr(exc, "alert", None)
+    if isinstance(named, str) and isinstance(getattr(AlertDescription, named, None), int):
+        return getattr(AlertDescription, named)
     if isinstance(exc, mls_errors.DecodeError):
         return AlertDescription.decode_error
     if isinstance(exc, mls_errors.VerificationError):
