@@ -32,7 +32,14 @@ class Lifetime(Struct):
 @dataclass(eq=True)
 class LeafNode(Struct):
     """A member's leaf. ``lifetime`` is set iff source is key_package,
-    ``parent_hash`` iff source is commit."""
+    ``parent_hash`` iff source is commit.
+
+    The encoding of everything but the signature is cached: a leaf is
+    serialized for its signature, the tree hash, the ratchet_tree extension
+    and KeyPackage references many times per commit. Assigning any field
+    clears the cache; nested values (capabilities, extensions) are treated as
+    immutable once the leaf is built, as everywhere in the tree code.
+    """
 
     encryption_key: bytes
     signature_key: bytes
@@ -44,7 +51,21 @@ class LeafNode(Struct):
     extensions: list[Extension] = field(default_factory=list)
     signature: bytes = b""
 
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_content":
+            object.__setattr__(self, "_content", None)
+
     def _write_content(self, w: Writer) -> None:
+        cached = self.__dict__.get("_content")
+        if cached is not None:
+            w.buf += cached
+            return
+        start = len(w.buf)
+        self._encode_content(w)
+        object.__setattr__(self, "_content", bytes(w.buf[start:]))
+
+    def _encode_content(self, w: Writer) -> None:
         w.opaque(self.encryption_key)
         w.opaque(self.signature_key)
         self.credential.write(w)
