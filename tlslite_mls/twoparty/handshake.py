@@ -1,0 +1,253 @@
+"""The initial key agreement of the two-party profile (PROFILE.md sections 2 and 3).
+
+The TLS client is the profile's initiator: it puts a fresh KeyPackage into its
+ClientHello and turns the server's Welcome into a :class:`TwoPartySession`. The TLS
+server is the responder: it checks the KeyPackage, creates the group (epoch 0, leaf 0),
+commits an Add of the client without a path (epoch 1), and answers with the Welcome.
+Both then take ``mls_secret = session.exporter("TLS shared secret", "", Hash.length)``.
+
+What binds the group to TLS:
+
+* ``tls_binding`` (protocol string of the mode) in the client's KeyPackage leaf, listed
+  in its capabilities; the server refuses a KeyPackage without it (it may have been
+  published for messaging) and puts it into the GroupContext, with
+  ``required_capabilities`` naming it, so every signature and exporter output of the
+  group is bound to this use;
+* ``group_id`` = ``b"tls13"`` + 32 random bytes; the client checks the prefix;
+* ``tls_client_hello_hash`` in the Welcome's GroupInfo: the server's signature covers
+  the ClientHello the client really sent. A mismatch is :class:`ClientHelloHashMismatch`
+  (``illegal_parameter``).
+
+Refusals the TLS layer should answer with classic TLS (unsupported suite, credential
+refused by the server's policy, lifetime, a replayed KeyPackage) raise :class:`Declined`;
+everything else is an engine error with an ``alert``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Optional
+
+from ..mls import auth as _auth
+from ..mls.codec import Reader, Writer
+from ..mls.constants import ExtensionType
+from ..mls.crypto import get_cipher_suite, supported_cipher_suites
+from ..mls.errors import CredentialError, DecodeError, MLSError, ProtocolError
+from ..mls.extensions import Extension, RequiredCapabilities, find_extension
+from ..mls.group import Group
+from ..mls.keypackage import (KeyPackage, KeyPackageBundle, create_key_package,
+                              default_capabilities, validate_key_package)
+from ..mls.leafnode import LIFETIME_TOLERANCE, check_lifetime
+from ..mls.proposals import Add, Proposal
+from ..mls.welcome import Welcome
+from .config import MLSHandshakeConfig, _AcceptOwnLeaf
+from .errors import (BindingError, ClientHelloHashMismatch, Declined, IllegalParameter,
+                     UnexpectedMessage, as_engine_error)
+from .session import Role, TwoPartySession
+
+__all__ = ["MLSHandshakeConfig", "InitiatorHandshake", "ResponderHandshake",
+           "TwoPartySession", "Declined"]
+
+
+def _opaque(data: bytes) -> bytes:
+    w = Writer()
+    w.opaque(data)
+    return w.getvalue()
+
+
+def _read_opaque(data: bytes) -> Optional[bytes]:
+    """The body of an ``opaque x<V>`` extension, or None if it is not exactly that."""
+    try:
+        r = Reader(data)
+        value = r.opaque()
+        return value if r.at_end() else None
+    except DecodeError:
+        return None
+
+
+def _binding_extension(config: MLSHandshakeConfig) -> Extension:
+    return Extension(config.binding_extension_type, _opaque(config.binding_protocol))
+
+
+def _required(config: MLSHandshakeConfig) -> RequiredCapabilities:
+    return RequiredCapabilities([config.binding_extension_type], [], [])
+
+
+def _has_binding(extensions: list[Extension], config: MLSHandshakeConfig) -> bool:
+    ext = find_extension(extensions, config.binding_extension_type)
+    return ext is not None and _read_opaque(ext.extension_data) == config.binding_protocol
+
+
+def _capabilities(cs, config: MLSHandshakeConfig):  # type: ignore[no-untyped-def]
+    return default_capabilities(cs, extensions=[config.binding_extension_type,
+                                                config.client_hello_hash_extension_type])
+
+
+class InitiatorHandshake:
+    """The TLS client's side of the initial agreement (one per connection)."""
+
+    def __init__(self, config: MLSHandshakeConfig) -> None:
+        self.config = config
+        self._bundle: Optional[KeyPackageBundle] = None
+        self._key_package: Optional[bytes] = None
+        self._done = False
+
+    def key_package(self) -> bytes:
+        """The bare KeyPackage for the ClientHello: fresh per handshake, the same bytes
+        on every call (the second ClientHello after a HelloRetryRequest resends it)."""
+        if self._key_package is None:
+            for suite in self.config.suites:
+                ident = self.config.identity_for(suite)
+                if ident is not None:
+                    break
+            else:
+                raise ValueError("no credential and signature key for any configured suite")
+            cs = get_cipher_suite(suite)
+            credential, signature_private = ident
+            self._bundle = create_key_package(
+                cs, credential, signature_private,
+                capabilities=_capabilities(cs, self.config),
+                lifetime_seconds=self.config.key_package_lifetime,
+                leaf_extensions=[_binding_extension(self.config)])
+            self._key_package = self._bundle.key_package.serialize()
+        return self._key_package
+
+    def process_welcome(self, welcome: bytes, client_hello_hash: bytes) -> TwoPartySession:
+        """Join from the server's bare Welcome and check everything PROFILE.md asks for.
+
+        ``client_hello_hash`` is the TLS transcript hash up to and including the final
+        ClientHello. Raises an engine error (with ``alert``) on any failure.
+        """
+        if self._bundle is None:
+            raise UnexpectedMessage("a Welcome without a KeyPackage having been sent")
+        if self._done:
+            raise UnexpectedMessage("the Welcome was already processed")
+        config = self.config
+        bundle = self._bundle
+        leaf = bundle.key_package.leaf_node
+        policy = _AcceptOwnLeaf(config.client_policy(), leaf.credential, leaf.signature_key)
+        group: Optional[Group] = None
+        try:
+            parsed = Welcome.deserialize(bytes(welcome))
+            group = Group.join(parsed, bundle, config=config.group_config(policy))
+            self._check_group(group, client_hello_hash)
+        except BaseException as e:
+            if group is not None:
+                group.retire()
+            new = as_engine_error(e)
+            if new is e:
+                raise
+            raise new from e
+        self._done = True
+        # The init key has done its job; the leaf key now lives in the group.
+        self._bundle = None
+        return TwoPartySession(group, Role.INITIATOR, config, key_epochs=group.epoch)
+
+    def _check_group(self, group: Group, client_hello_hash: bytes) -> None:
+        config = self.config
+        if not group.group_id.startswith(config.group_id_prefix):
+            raise BindingError(f"group_id does not start with {config.group_id_prefix!r}")
+        if not _has_binding(group.extensions, config):
+            raise BindingError("the GroupContext lacks the tls_binding of this mode")
+        req = find_extension(group.extensions, ExtensionType.REQUIRED_CAPABILITIES)
+        if req is None or config.binding_extension_type not in \
+                RequiredCapabilities.deserialize(req.extension_data).extension_types:
+            raise BindingError("required_capabilities does not name tls_binding")
+        info = group.joined_group_info
+        assert info is not None
+        if group.epoch != 1 or len(group.members()) != 2 or group.own_leaf != 1 \
+                or info.signer != 0:
+            raise IllegalParameter("the Welcome is not the profile's two-member group at "
+                                   "epoch 1 with the server at leaf 0")
+        ext = find_extension(info.extensions, config.client_hello_hash_extension_type)
+        got = _read_opaque(ext.extension_data) if ext is not None else None
+        if got is None:
+            raise ClientHelloHashMismatch("the GroupInfo carries no tls_client_hello_hash")
+        if not hmac.compare_digest(got, bytes(client_hello_hash)):
+            raise ClientHelloHashMismatch("tls_client_hello_hash does not match the "
+                                          "ClientHello sent")
+
+
+class ResponderHandshake:
+    """The TLS server's side of the initial agreement."""
+
+    def __init__(self, config: MLSHandshakeConfig) -> None:
+        self.config = config
+
+    def accept(self, key_package: bytes, client_hello_hash: bytes
+               ) -> tuple[bytes, TwoPartySession]:
+        """Check the client's bare KeyPackage, build the group, return (Welcome, session).
+
+        Raises :class:`Declined` (fall back to classic TLS) for an unsupported suite, a
+        credential the policy refuses, a lifetime that is over, not started or longer
+        than ``max_key_package_lifetime``, or a KeyPackage already used; an engine error
+        (``decode_error``, ``decrypt_error``, ``illegal_parameter``) for a bad one.
+        """
+        config = self.config
+        try:
+            kp = KeyPackage.deserialize(bytes(key_package))
+        except DecodeError as e:
+            raise as_engine_error(e) from None
+        suite = kp.cipher_suite
+        if suite not in config.suites or suite not in supported_cipher_suites():
+            raise Declined(f"MLS cipher suite 0x{suite:04x} is not acceptable")
+        ident = config.identity_for(suite)
+        if ident is None:
+            raise Declined(f"no server credential for MLS cipher suite 0x{suite:04x}")
+        cs = get_cipher_suite(suite)
+        leaf = kp.leaf_node
+        if not _has_binding(leaf.extensions, config):
+            raise BindingError("the KeyPackage lacks the tls_binding of this mode")
+        now = int(config.clock())
+        if leaf.lifetime is None:
+            raise IllegalParameter("KeyPackage leaf without a lifetime")
+        try:
+            check_lifetime(leaf.lifetime, now, config.max_key_package_lifetime)
+        except ProtocolError as e:
+            raise Declined(f"KeyPackage lifetime: {e}") from None
+        try:
+            validate_key_package(kp, cipher_suite=suite, now=now, required=_required(config))
+        except MLSError as e:
+            raise as_engine_error(e) from e
+        policy = config.server_policy()
+        try:
+            _auth.authenticate(policy, leaf.credential,
+                               _auth.CredentialContext(cs, leaf.signature_key, "client"))
+        except CredentialError as e:
+            raise Declined(f"client credential refused: {e}") from None
+        # Single use (PROFILE.md section 2): the ref stays claimed while the KeyPackage
+        # could still be accepted, clock skew included.
+        store = config.the_store()
+        if not store.claim_key_package(kp.ref(cs), leaf.lifetime.not_after + LIFETIME_TOLERANCE):
+            raise Declined("KeyPackage already used (replay cache)")
+        return self._build(kp, cs, ident, policy, client_hello_hash)
+
+    def _build(self, kp: KeyPackage, cs, ident, policy, client_hello_hash: bytes  # type: ignore[no-untyped-def]
+               ) -> tuple[bytes, TwoPartySession]:
+        config = self.config
+        credential, signature_private = ident
+        binding = _binding_extension(config)
+        # The creator leaf keeps source key_package until our first commit renews it;
+        # its lifetime must outlast the connection and its resumptions.
+        own = create_key_package(cs, credential, signature_private,
+                                 capabilities=_capabilities(cs, config),
+                                 lifetime_seconds=config.creator_leaf_lifetime,
+                                 leaf_extensions=[binding])
+        group_id = config.group_id_prefix + os.urandom(config.group_id_random_length)
+        extensions = [Extension(ExtensionType.REQUIRED_CAPABILITIES, _required(config).serialize()),
+                      binding]
+        group = Group.create(own, group_id=group_id, extensions=extensions,
+                             config=config.group_config(policy))
+        try:
+            pc = group.commit(
+                proposals=[Proposal.of(Add(kp))], path=False,
+                group_info_extensions=[Extension(config.client_hello_hash_extension_type,
+                                                 _opaque(bytes(client_hello_hash)))])
+        except MLSError as e:
+            raise as_engine_error(e) from e
+        finally:
+            group.retire()
+        assert pc.welcome is not None
+        session = TwoPartySession(pc.group, Role.RESPONDER, config, key_epochs=pc.group.epoch)
+        return pc.welcome.serialize(), session

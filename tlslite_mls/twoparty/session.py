@@ -1,0 +1,489 @@
+"""TwoPartySession: the continuous key agreement of the two-party profile, sans-IO.
+
+After the initial agreement (``handshake.py``) both sides hold a two-member MLS group at
+epoch 1. This engine moves it forward:
+
+* ``start_update()`` -- an empty commit with a full UpdatePath (PROFILE.md section 2);
+* ``receive(message)`` -- the peer's ``connection_update``, ``epoch_key_update`` marker,
+  ``resumption_request`` or ``resumption_response``;
+* ``resume()`` -- the first message of a resumed connection (section 6).
+
+Each call returns the events the caller must carry out, in order (``events.py``). The
+epoch change of section 5, with U the updater and R the receiver::
+
+    U: start_update()       -> [Send(connection_update)]                 (U stays at e)
+    R: receive(update)      -> [Send(marker e+1), SwitchSendingKeys(e+1)]
+    U: receive(marker)      -> [SwitchReceivingKeys(e+1), Send(marker e+1),
+                                SwitchSendingKeys(e+1)]
+    R: receive(marker)      -> [SwitchReceivingKeys(e+1)]
+
+Every marker is the last message its sender sends under the old key, so no record of
+either direction can be cut off unnoticed. At most one epoch change is in flight; the
+TLS client (``Role.INITIATOR``) wins crossing updates.
+
+Secret hygiene: the exporter outputs of a new epoch (``KeyMaterial``) are computed when
+the engine adopts the epoch, then the old epoch's group is retired at once; the engine
+drops the ``KeyMaterial`` when both directions have switched. Nothing of a left epoch
+survives in the engine.
+
+Failure atomicity: the peer's commit is processed on a scratch copy of the group, the
+new state is written to the store (when the session is persisted) before any event is
+returned, and only then does the session change. Any exception leaves the session (and
+the store) exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import Enum, IntEnum
+from typing import Any, Optional, Sequence, Union
+
+from ..mls.auth import credential_identity
+from ..mls.constants import ContentType, WireFormat
+from ..mls.errors import DecodeError, MLSError, StateError
+from ..mls.group import Group, StagedCommit
+from ..mls.messages import MLSMessage
+from ..store import ABSENT
+from .config import MLSHandshakeConfig
+from .errors import (IllegalParameter, InvalidCommit, MessageDecodeError, UnexpectedMessage,
+                     UpdateInFlight, WrongEpoch, as_engine_error)
+from .events import Event, KeyMaterial, Send, SwitchReceivingKeys, SwitchSendingKeys
+from .messages import Kind, TwoPartyMLSMessage
+from .persistence import PendingRecord, SessionRecord
+
+__all__ = ["Role", "State", "TwoPartySession"]
+
+
+class Role(IntEnum):
+    """The profile's roles; they never change, resumption included."""
+
+    INITIATOR = 0  # the TLS client
+    RESPONDER = 1  # the TLS server
+
+
+class State(str, Enum):
+    IDLE = "idle"                            # no epoch change in flight
+    AWAIT_MARKER = "await_marker"            # our commit is out; waiting for the peer's marker
+    AWAIT_PEER_MARKER = "await_peer_marker"  # we applied the peer's commit and switched
+                                             # sending; waiting for its marker to switch reading
+    LOADED = "loaded"                        # restored from the store: resumption only
+    AWAIT_RESPONSE = "await_response"        # our resumption request is out
+
+
+class _Pending:
+    """A commit of ours that is out but not merged: its bytes and the epoch it makes."""
+
+    __slots__ = ("message", "group")
+
+    def __init__(self, message: bytes, group: Group) -> None:
+        self.message = message
+        self.group = group
+
+    def __repr__(self) -> str:
+        return f"<pending commit to epoch {self.group.epoch}>"
+
+
+def _commit_hash(message: bytes) -> bytes:
+    return hashlib.sha256(message).digest()
+
+
+class TwoPartySession:
+    """One side of a two-party MLS session (see the module docstring)."""
+
+    def __init__(self, group: Group, role: Role, config: MLSHandshakeConfig, *,
+                 state: State = State.IDLE, pending: Optional[_Pending] = None,
+                 last_peer_commit: bytes = b"", key_epochs: Optional[int] = None) -> None:
+        if len(group.members()) != 2:
+            raise IllegalParameter("a two-party session needs a group of exactly two members")
+        self._group = group
+        self.role = Role(role)
+        self._config = config
+        self._state = state
+        self._pending = pending
+        self._last_peer_commit = last_peer_commit
+        self._send_epoch: Optional[int] = key_epochs
+        self._recv_epoch: Optional[int] = key_epochs
+        self._recv_material: Optional[KeyMaterial] = None
+        self._exports = config.exports_for(group.cs.suite_id)
+        self._store: Any = None
+        self._key: Optional[bytes] = None
+        self._revision: int = ABSENT
+
+    # -- what the TLS layer reads ------------------------------------------------------
+    @property
+    def cipher_suite(self) -> int:
+        return self._group.cs.suite_id
+
+    @property
+    def epoch(self) -> int:
+        """The epoch of the current (merged) group."""
+        return self._group.epoch
+
+    @property
+    def group_id(self) -> bytes:
+        return self._group.group_id
+
+    @property
+    def local_identity(self) -> bytes:
+        return credential_identity(self._group.own_leaf_node.credential)
+
+    @property
+    def peer_identity(self) -> bytes:
+        return credential_identity(self._group.member_leaf(self._peer_leaf).credential)
+
+    @property
+    def peer_credential(self) -> Any:
+        return self._group.member_leaf(self._peer_leaf).credential
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def sending_epoch(self) -> Optional[int]:
+        """Epoch of the keys we send under (None: the resumed connection's own keys)."""
+        return self._send_epoch
+
+    @property
+    def receiving_epoch(self) -> Optional[int]:
+        """Epoch of the keys we read under (None: the resumed connection's own keys)."""
+        return self._recv_epoch
+
+    @property
+    def update_in_flight(self) -> bool:
+        """True while an epoch change is under way: no new update, no TLS KeyUpdate."""
+        return self._state is not State.IDLE
+
+    @property
+    def persisted_key(self) -> Optional[bytes]:
+        return self._key
+
+    @property
+    def _peer_leaf(self) -> int:
+        return 1 - self._group.own_leaf
+
+    def exporter(self, label: bytes, context: bytes, length: int) -> bytes:
+        """MLS-Exporter of the current epoch (the TLS layer's ``mls_secret`` at epoch 1)."""
+        return self._group.export_secret(label, context, length)
+
+    def set_key_exports(self, exports: Sequence[tuple[bytes, bytes, int]]) -> None:
+        """What every switch event's KeyMaterial holds: (label, context, length) triples.
+
+        The TLS extension mode needs ``("TLS shared secret", "", Hash.length)`` of the
+        negotiated TLS suite; MLS-TLS needs its two traffic labels.
+        """
+        exports = [(bytes(l), bytes(c), int(n)) for l, c, n in exports]
+        if not exports:
+            raise ValueError("at least one export is needed")
+        self._exports = exports
+
+    def __repr__(self) -> str:
+        return (f"<TwoPartySession {self.role.name.lower()} suite 0x{self.cipher_suite:04x} "
+                f"epoch {self.epoch} {self._state.value}>")
+
+    # -- local requests ----------------------------------------------------------------
+    def start_update(self) -> list[Event]:
+        """Begin an epoch change with an empty commit (section 5, step 1)."""
+        if self._state is not State.IDLE:
+            raise UpdateInFlight(f"no new update while {self._state.value}")
+        pc = self._group.commit()
+        pending = _Pending(pc.message_bytes, pc.group)
+        try:
+            self._write(self._group, pending, self._last_peer_commit)
+        except BaseException:
+            pc.group.retire()
+            raise
+        self._pending = pending
+        self._state = State.AWAIT_MARKER
+        return [Send(TwoPartyMLSMessage(Kind.CONNECTION_UPDATE, commit=pending.message))]
+
+    def resume(self) -> list[Event]:
+        """Send the resumption request of a session restored with :meth:`load`.
+
+        A commit still pending from the broken connection is sent again byte for byte
+        (PROFILE.md section 6); otherwise a fresh one is made (and stored first).
+        """
+        if self._state is not State.LOADED:
+            raise UpdateInFlight(f"resume() is for a freshly loaded session, not {self._state.value}")
+        pending = self._pending
+        if pending is None:
+            pc = self._group.commit()
+            pending = _Pending(pc.message_bytes, pc.group)
+            try:
+                self._write(self._group, pending, self._last_peer_commit)
+            except BaseException:
+                pc.group.retire()
+                raise
+        self._pending = pending
+        self._state = State.AWAIT_RESPONSE
+        return [Send(TwoPartyMLSMessage(Kind.RESUMPTION_REQUEST, commit=pending.message))]
+
+    # -- received messages -------------------------------------------------------------
+    def receive(self, message: Union[TwoPartyMLSMessage, bytes]) -> list[Event]:
+        """Process one message from the peer; raise an engine error (state unchanged) if bad."""
+        if not isinstance(message, TwoPartyMLSMessage):
+            try:
+                message = TwoPartyMLSMessage.deserialize(bytes(message))
+            except DecodeError as e:
+                raise as_engine_error(e) from None
+        kind = message.kind
+        if kind == Kind.EPOCH_KEY_UPDATE:
+            return self._on_marker(message.epoch)  # type: ignore[arg-type]
+        assert message.commit is not None
+        if kind == Kind.CONNECTION_UPDATE:
+            return self._on_update(message.commit)
+        if kind == Kind.RESUMPTION_REQUEST:
+            return self._on_request(message.commit)
+        return self._on_response(message.commit)
+
+    def _on_update(self, commit: bytes) -> list[Event]:
+        if self._state is State.AWAIT_MARKER:
+            if self.role is Role.INITIATOR:
+                # Crossing updates: the initiator's commit wins; the responder will
+                # drop its own and apply ours (section 5).
+                return []
+        elif self._state is not State.IDLE:
+            raise UnexpectedMessage(f"connection_update while {self._state.value}")
+        new = self._stage(commit, self._group)
+        return self._apply_peer_commit(new, commit, drop=[self._group] + self._pending_groups())
+
+    def _on_marker(self, epoch: int) -> list[Event]:
+        if self._state is State.AWAIT_MARKER:
+            assert self._pending is not None
+            expected = self._pending.group.epoch
+            if epoch != expected:
+                raise WrongEpoch(f"epoch_key_update for epoch {epoch}, expected {expected}")
+            new = self._pending.group
+            keys = self._material(new)
+            self._write(new, None, b"")
+            old = self._group
+            self._group, self._pending, self._last_peer_commit = new, None, b""
+            old.retire()
+            self._recv_epoch = self._send_epoch = new.epoch
+            self._state = State.IDLE
+            # Section 5 step 3: switch reading, send our marker under the old key, switch sending.
+            return [SwitchReceivingKeys(new.epoch, keys),
+                    Send(TwoPartyMLSMessage.marker(new.epoch)),
+                    SwitchSendingKeys(new.epoch, keys)]
+        if self._state is State.AWAIT_PEER_MARKER:
+            if epoch != self._group.epoch:
+                raise WrongEpoch(f"epoch_key_update for epoch {epoch}, "
+                                 f"expected {self._group.epoch}")
+            keys, self._recv_material = self._recv_material, None
+            assert keys is not None
+            self._recv_epoch = epoch
+            self._state = State.IDLE
+            return [SwitchReceivingKeys(epoch, keys)]
+        raise UnexpectedMessage(f"epoch_key_update while {self._state.value}")
+
+    def _on_request(self, commit: bytes) -> list[Event]:
+        if self._state is State.AWAIT_RESPONSE:
+            if self.role is Role.INITIATOR:
+                # Crossing requests: decided by the original roles (section 6).
+                return []
+        elif self._state is not State.LOADED:
+            raise UnexpectedMessage(f"resumption_request while {self._state.value}")
+        epoch = _commit_epoch(commit, self._group.group_id)
+        pending = self._pending
+        last_peer = self._last_peer_commit
+        drop: list[Group] = []
+        if epoch == self._group.epoch - 1 and last_peer and _commit_hash(commit) == last_peer:
+            # We applied this commit before the old connection broke (the peer never saw
+            # our marker): do not apply it twice.
+            base = self._group
+            drop = self._pending_groups()
+        elif epoch == self._group.epoch:
+            # The peer never applied our pending commit, if any: drop it, apply theirs.
+            base = self._stage(commit, self._group)
+            drop = [self._group] + self._pending_groups()
+            last_peer = _commit_hash(commit)
+        elif pending is not None and epoch == pending.group.epoch:
+            # The peer applied our pending commit (we never got its marker): merge it first.
+            base = self._stage(commit, pending.group)
+            drop = [self._group, pending.group]
+            last_peer = _commit_hash(commit)
+        else:
+            raise WrongEpoch(f"resumption_request for epoch {epoch}; we are at "
+                             f"{self._group.epoch}" + (f" with a commit to {pending.group.epoch} "
+                                                       "pending" if pending else ""))
+        try:
+            pc = base.commit()
+        except BaseException:
+            if base is not self._group:
+                base.retire()
+            raise
+        response = _Pending(pc.message_bytes, pc.group)
+        try:
+            self._write(base, response, last_peer)
+        except BaseException:
+            pc.group.retire()
+            if base is not self._group:
+                base.retire()
+            raise
+        for g in drop:
+            if g is not base:
+                g.retire()
+        self._group, self._pending, self._last_peer_commit = base, response, last_peer
+        self._state = State.AWAIT_MARKER
+        return [Send(TwoPartyMLSMessage(Kind.RESUMPTION_RESPONSE, commit=response.message))]
+
+    def _on_response(self, commit: bytes) -> list[Event]:
+        if self._state is not State.AWAIT_RESPONSE:
+            raise UnexpectedMessage(f"resumption_response while {self._state.value}")
+        assert self._pending is not None
+        new = self._stage(commit, self._pending.group)
+        return self._apply_peer_commit(new, commit, drop=[self._group, self._pending.group])
+
+    # -- shared steps -------------------------------------------------------------------
+    def _apply_peer_commit(self, new: Group, commit: bytes, drop: list[Group]) -> list[Event]:
+        """Adopt a staged peer commit: section 5 step 2 (also the end of a resumption)."""
+        try:
+            keys = self._material(new)
+            self._write(new, None, _commit_hash(commit))
+        except BaseException:
+            new.retire()
+            raise
+        for g in drop:
+            g.retire()
+        self._group, self._pending = new, None
+        self._last_peer_commit = _commit_hash(commit)
+        self._send_epoch = new.epoch
+        self._recv_material = keys
+        self._state = State.AWAIT_PEER_MARKER
+        return [Send(TwoPartyMLSMessage.marker(new.epoch)), SwitchSendingKeys(new.epoch, keys)]
+
+    def _pending_groups(self) -> list[Group]:
+        return [self._pending.group] if self._pending is not None else []
+
+    def _material(self, group: Group) -> KeyMaterial:
+        return KeyMaterial(group.epoch, [((l, c, n), group.export_secret(l, c, n))
+                                         for l, c, n in self._exports])
+
+    def _stage(self, commit: bytes, base: Group) -> Group:
+        """Validate a peer commit against ``base``; return the next epoch's group.
+
+        Works on a scratch copy of ``base`` (processing a PrivateMessage consumes a key
+        of the secret tree), so a rejected commit changes nothing. Receive policy of
+        PROFILE.md section 2: a commit, from the peer's leaf, without proposals, with a
+        path; the core has the policy judge the new leaf's credential as a successor.
+        """
+        epoch = _commit_epoch(commit, base.group_id)
+        if epoch != base.epoch:
+            raise WrongEpoch(f"commit for epoch {epoch}, expected {base.epoch}")
+        msg = MLSMessage.deserialize(commit)
+        scratch = Group.import_state(base.export_state(), base.config)
+        staged: Any = None
+        try:
+            staged = scratch.process(msg)
+            if not isinstance(staged, StagedCommit):
+                raise InvalidCommit("the message is not a commit")
+            if staged.sender != 1 - base.own_leaf:
+                raise InvalidCommit(f"commit from leaf {staged.sender}, not the peer's")
+            if staged.commit.proposals:
+                raise InvalidCommit("an epoch-changing commit must carry no proposals")
+            if staged.commit.path is None:
+                raise InvalidCommit("an epoch-changing commit must carry an UpdatePath")
+        except BaseException as e:
+            if isinstance(staged, StagedCommit):
+                staged.group.retire()
+            if isinstance(e, StateError) and not isinstance(e, UnexpectedMessage):
+                raise InvalidCommit(str(e)) from e
+            if isinstance(e, MLSError):
+                raise as_engine_error(e) from e
+            raise
+        finally:
+            scratch.retire()
+        return staged.group
+
+    # -- persistence ---------------------------------------------------------------------
+    def persist(self, key: Optional[bytes] = None, store: Any = None) -> bytes:
+        """Keep this session in a store from now on, under ``key`` (default: group_id).
+
+        The current state is written now (the key must be new in the store); every later
+        change is written before the events that depend on it are returned.
+        """
+        if self._store is not None:
+            raise StateError("the session is already persisted")
+        key = bytes(key) if key is not None else self._group.group_id
+        store = store if store is not None else self._config.the_store()
+        self._store, self._key, self._revision = store, key, ABSENT
+        try:
+            self._write(self._group, self._pending, self._last_peer_commit)
+        except BaseException:
+            self._store, self._key = None, None
+            raise
+        return key
+
+    def _write(self, group: Group, pending: Optional[_Pending], last_peer: bytes) -> None:
+        if self._store is None:
+            return
+        record = SessionRecord(int(self.role), last_peer, group.export_state()).serialize()
+        pending_bytes = (PendingRecord(pending.message, pending.group.export_state()).serialize()
+                         if pending is not None else None)
+        lifetime = self._config.state_lifetime
+        expires = self._config.clock() + lifetime if lifetime is not None else None
+        revision = self._revision + 1
+        self._store.save_group_and_pending(self._key, record, pending_bytes, expires_at=expires,
+                                           revision=revision, expected_revision=self._revision)
+        self._revision = revision
+
+    @classmethod
+    def load(cls, config: MLSHandshakeConfig, key: bytes, store: Any = None
+             ) -> "TwoPartySession":
+        """Restore a persisted session for resumption (state ``LOADED``).
+
+        Raises :class:`KeyError` when the store has no live session under ``key``.
+        """
+        store = store if store is not None else config.the_store()
+        record = store.load_group_record(key)
+        if record is None:
+            raise KeyError("no stored session under this key")
+        rec = SessionRecord.deserialize(record.state)
+        role = Role(rec.role)
+        policy = config.client_policy() if role is Role.INITIATOR else config.server_policy()
+        gconf = config.group_config(policy)
+        try:
+            group = Group.import_state(rec.group_state, gconf)
+            pending = None
+            raw = store.load_pending_commit(key)
+            if raw is not None:
+                prec = PendingRecord.deserialize(raw)
+                next_group = Group.import_state(prec.next_group_state, gconf)
+                if next_group.epoch != group.epoch + 1 or next_group.group_id != group.group_id:
+                    raise IllegalParameter("stored pending commit does not follow the stored group")
+                pending = _Pending(prec.commit, next_group)
+        except MLSError as e:
+            raise as_engine_error(e) from e
+        session = cls(group, role, config, state=State.LOADED, pending=pending,
+                      last_peer_commit=rec.last_peer_commit, key_epochs=None)
+        session._store, session._key, session._revision = store, bytes(key), record.revision
+        return session
+
+    def close(self) -> None:
+        """Drop every secret this object holds (the stored copy stays)."""
+        for g in [self._group] + self._pending_groups():
+            g.retire()
+        if self._recv_material is not None:
+            self._recv_material.wipe()
+            self._recv_material = None
+        self._pending = None
+
+
+def _commit_epoch(commit: bytes, group_id: bytes) -> int:
+    """The epoch in a commit's clear header, after checking group and content type."""
+    try:
+        msg = MLSMessage.deserialize(commit)
+    except DecodeError as e:
+        raise MessageDecodeError(f"commit: {e}") from None
+    body: Any = msg.body
+    if msg.wire_format == WireFormat.PUBLIC_MESSAGE:
+        group, epoch, ctype = body.content.group_id, body.content.epoch, body.content.content_type
+    elif msg.wire_format == WireFormat.PRIVATE_MESSAGE:
+        group, epoch, ctype = body.group_id, body.epoch, body.content_type
+    else:
+        raise IllegalParameter(f"wire format {msg.wire_format} cannot carry a commit")
+    if group != group_id:
+        raise IllegalParameter("commit for another group")
+    if ctype != ContentType.COMMIT:
+        raise InvalidCommit(f"content type {ctype} where a commit belongs")
+    return epoch
