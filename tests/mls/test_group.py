@@ -198,3 +198,20 @@ def test_state_of_unknown_version_refused():
         Group.import_state(b"\x00\x07" + data[2:])
     with pytest.raises(MLSError):
         Group.import_state(data[:-10])
+
+
+def test_damaged_private_message_does_not_burn_the_key():
+    a, b = two_party()
+    pending = b.commit(wire_format=WireFormat.PRIVATE_MESSAGE)
+    raw = bytearray(pending.message_bytes)
+    raw[-20] ^= 0x01  # in the content ciphertext, past the sender-data sample
+    with pytest.raises(VerificationError):
+        a.process(bytes(raw))
+    staged = a.process(pending.message_bytes)
+    assert exporters_equal(staged.group, pending.group)
+    msg = b.protect_application(b"x")
+    bad = bytearray(msg.serialize())
+    bad[-20] ^= 0x01
+    with pytest.raises(VerificationError):
+        a.process(bytes(bad))
+    assert a.process(msg.serialize()).data == b"x"

@@ -684,19 +684,25 @@ def unprotect_private(cs: CipherSuite, message: PrivateMessage, group_context: G
         raise DecodeError(f"invalid content type {content_type}", ["PrivateMessage",
                                                                    "content_type"])
     sender_data = decrypt_sender_data(cs, message, sender_data_secret)
-    key, nonce = secret_tree.decryption_key(sender_data.leaf_index,
-                                            content_type != ContentType.APPLICATION,
-                                            sender_data.generation)
-    plaintext = cs.aead_decrypt(
-        key, _guard_nonce(nonce, sender_data.reuse_guard),
-        private_content_aad(message.group_id, message.epoch, content_type,
-                            message.authenticated_data),
-        message.ciphertext)
-    del key, nonce
-    plain = PrivateMessageContent.parse(plaintext, content_type)
-    content = FramedContent(message.group_id, message.epoch,
-                            Sender.member(sender_data.leaf_index),
-                            message.authenticated_data, content_type, plain.body)
-    auth_content = AuthenticatedContent(WireFormat.PRIVATE_MESSAGE, content, plain.auth)
-    verify_framed_content(cs, auth_content, signature_key, group_context)
+    checkpoint = secret_tree.checkpoint()
+    try:
+        key, nonce = secret_tree.decryption_key(sender_data.leaf_index,
+                                                content_type != ContentType.APPLICATION,
+                                                sender_data.generation)
+        plaintext = cs.aead_decrypt(
+            key, _guard_nonce(nonce, sender_data.reuse_guard),
+            private_content_aad(message.group_id, message.epoch, content_type,
+                                message.authenticated_data),
+            message.ciphertext)
+        del key, nonce
+        plain = PrivateMessageContent.parse(plaintext, content_type)
+        content = FramedContent(message.group_id, message.epoch,
+                                Sender.member(sender_data.leaf_index),
+                                message.authenticated_data, content_type, plain.body)
+        auth_content = AuthenticatedContent(WireFormat.PRIVATE_MESSAGE, content, plain.auth)
+        verify_framed_content(cs, auth_content, signature_key, group_context)
+    except BaseException:
+        # A forged or damaged message must not burn the genuine message's key.
+        secret_tree.restore(checkpoint)
+        raise
     return auth_content

@@ -257,6 +257,26 @@ class SecretTree:
         for g in stale:
             del r.skipped[g]
 
+    def checkpoint(self) -> object:
+        """The ratchet state now, for :meth:`restore` if what follows fails.
+
+        Receiving takes a key out of the tree before the AEAD tag is checked; a
+        message that then fails to decrypt or verify must not cost the genuine
+        message its key, so callers restore the checkpoint on failure.
+        """
+        return (dict(self._nodes),
+                {i: (r.secret, r.generation, dict(r.skipped)) for i, r in self._ratchets.items()})
+
+    def restore(self, checkpoint: object) -> None:
+        nodes, ratchets = checkpoint  # type: ignore[misc]
+        self._nodes = nodes
+        restored = {}
+        for index, (secret, generation, skipped) in ratchets.items():
+            r = self._ratchets.get(index) or _Ratchet(b"")
+            r.secret, r.generation, r.skipped = secret, generation, skipped
+            restored[index] = r
+        self._ratchets = restored
+
     def generation(self, leaf: int, handshake: bool) -> int:
         """The next generation ``leaf``'s ratchet will produce."""
         return self._ratchet(leaf, handshake).generation
