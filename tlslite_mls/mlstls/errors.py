@@ -1,0 +1,123 @@
+"""Errors of the MLS-TLS channel and the one table from failures to alerts.
+
+The alert exceptions derive from tlslite-ng's ``TLSLocalAlert``/``TLSRemoteAlert``,
+so code written for the TLS extension mode (or plain tlslite-ng) catches them the
+same way; they add ``reason`` (what went wrong, never key material) and
+``alert_name``. The MLS core's or engine's error that caused a local alert stays
+available as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from tlslite.constants import AlertDescription, AlertLevel
+from tlslite.errors import TLSError, TLSLocalAlert, TLSRemoteAlert
+from tlslite.messages import Alert
+
+from ..mls import errors as mls_errors
+
+__all__ = [
+    "MLSTLSError", "MLSTLSLocalAlert", "MLSTLSRemoteAlert", "MLSTLSClosedError",
+    "ProtocolViolation", "alert_for", "alert_name",
+]
+
+
+def alert_name(description: int) -> str:
+    return AlertDescription.toStr(description)
+
+
+class MLSTLSError(TLSError):
+    """Base of the errors this mode raises (besides configuration ``ValueError``)."""
+
+
+class MLSTLSClosedError(MLSTLSError):
+    """The channel is closed (locally, by the peer's close_notify, or after an alert)."""
+
+
+class ProtocolViolation(MLSTLSError):
+    """A violation found by the channel itself; ``alert`` is what the peer gets.
+
+    Raised inside the channel and turned into :class:`MLSTLSLocalAlert` after the
+    alert went out; callers see only the latter.
+    """
+
+    def __init__(self, alert: int, reason: str) -> None:
+        super().__init__(reason)
+        self.alert = alert
+        self.reason = reason
+
+
+class MLSTLSLocalAlert(TLSLocalAlert, MLSTLSError):
+    """We ended the connection with a fatal alert; ``reason`` says why."""
+
+    def __init__(self, description: int, reason: str) -> None:
+        TLSLocalAlert.__init__(self, Alert().create(description, AlertLevel.fatal), reason)
+        self.reason = reason
+
+    @property
+    def alert_name(self) -> str:
+        return alert_name(self.description)
+
+    def __str__(self) -> str:
+        return f"sent {self.alert_name}: {self.reason}"
+
+
+class MLSTLSRemoteAlert(TLSRemoteAlert, MLSTLSError):
+    """The peer ended the connection with an alert."""
+
+    def __init__(self, description: int, level: int = AlertLevel.fatal) -> None:
+        TLSRemoteAlert.__init__(self, Alert().create(description, level))
+
+    @property
+    def alert_name(self) -> str:
+        return alert_name(self.description)
+
+    def __str__(self) -> str:
+        return f"peer sent {self.alert_name}"
+
+
+_BY_NAME = {
+    "decode_error": AlertDescription.decode_error,
+    "decrypt_error": AlertDescription.decrypt_error,
+    "illegal_parameter": AlertDescription.illegal_parameter,
+    "unexpected_message": AlertDescription.unexpected_message,
+    "access_denied": AlertDescription.access_denied,
+    "bad_certificate": AlertDescription.bad_certificate,
+    "handshake_failure": AlertDescription.handshake_failure,
+    "internal_error": AlertDescription.internal_error,
+}
+
+
+def alert_for(exc: BaseException) -> int:
+    """The alert (PROFILE.md section 4) that ``exc`` ends the connection with.
+
+    Engine errors name their alert; core errors are mapped by type; anything
+    else is ``internal_error``.
+    """
+    if isinstance(exc, ProtocolViolation):
+        return exc.alert
+    name = getattr(exc, "alert", None)
+    if isinstance(name, str) and name in _BY_NAME:
+        return _BY_NAME[name]
+    from ..mls.auth import CertificateError
+    if isinstance(exc, mls_errors.DecodeError):
+        return AlertDescription.decode_error
+    if isinstance(exc, mls_errors.VerificationError):
+        return AlertDescription.decrypt_error
+    if isinstance(exc, CertificateError):
+        return AlertDescription.bad_certificate
+    if isinstance(exc, mls_errors.CredentialError):
+        return AlertDescription.access_denied
+    if isinstance(exc, mls_errors.StateError):
+        return AlertDescription.unexpected_message
+    if isinstance(exc, (mls_errors.ProtocolError, mls_errors.UnsupportedError)):
+        return AlertDescription.illegal_parameter
+    return AlertDescription.internal_error
+
+
+def describe(exc: BaseException, context: Optional[str] = None) -> str:
+    """A one-line reason without secrets: where, the exception type and its message."""
+    text = str(exc) or type(exc).__name__
+    where = f"{context}: " if context else ""
+    return f"{where}{type(exc).__name__}: {text}"

@@ -1,0 +1,30 @@
+"""Traffic secrets of MLS-TLS (draft-kohbrok-mls-tls section 6, PROFILE.md section 8).
+
+``client/server_application_traffic_secret = MLS-Exporter("MLS-TLS c/s ap traffic", "", L)``
+with L = Hash.length of the record suite. They are the RFC 8446 application traffic
+secrets directly: no handshake secrets, no Finished, no "traffic upd" chain (the
+secrets are deleted once the record keys are derived, so TLS KeyUpdate cannot exist).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .suites import RecordSuite
+
+__all__ = ["CLIENT_LABEL", "SERVER_LABEL", "traffic_exports", "traffic_secrets"]
+
+CLIENT_LABEL = b"MLS-TLS c ap traffic"
+SERVER_LABEL = b"MLS-TLS s ap traffic"
+
+
+def traffic_exports(suite: RecordSuite) -> list[tuple[bytes, bytes, int]]:
+    """The (label, context, length) exports the engine computes for every new epoch."""
+    return [(CLIENT_LABEL, b"", suite.secret_length), (SERVER_LABEL, b"", suite.secret_length)]
+
+
+def traffic_secrets(export: Callable[[bytes, bytes, int], Any],
+                    suite: RecordSuite) -> tuple[bytearray, bytearray]:
+    """(client, server) traffic secrets from an exporter function, as wipeable copies."""
+    n = suite.secret_length
+    return bytearray(export(CLIENT_LABEL, b"", n)), bytearray(export(SERVER_LABEL, b"", n))

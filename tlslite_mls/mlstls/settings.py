@@ -1,0 +1,188 @@
+"""Settings of MLS-TLS mode, one object per side.
+
+The same pattern as the TLS extension mode's settings: plain attributes, and a
+``validate()`` that returns a checked copy and raises ``ValueError`` naming the bad
+field, so a configuration mistake (an MLS suite this mode cannot use above all)
+shows up before anything is sent.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping, Optional, Sequence
+
+from ..codepoints import (MAX_KEY_PACKAGE_LIFETIME, TLS_BINDING_MLS_TLS, MLSTLSMessageType)
+from ..twoparty.messages import DEFAULT_MLS_TLS_TYPES
+from .framing import DEFAULT_MAX_MESSAGE
+from .suites import UnsupportedSuiteError, record_suite
+
+__all__ = ["MLSTLSSettings", "MLSTLSClientSettings", "MLSTLSServerSettings",
+           "DEFAULT_MLS_TLS_SUITES"]
+
+# Preference order: X25519/Ed25519 suites cost least; AES-GCM is the pure-Python
+# record layer's slowest AEAD, so ChaCha20 goes first.
+DEFAULT_MLS_TLS_SUITES = (0x0003, 0x0001, 0x0002, 0x0007)
+
+
+class MLSTLSSettings:
+    """Options common to both sides.
+
+    :ivar suites: MLS cipher suites, most preferred first; each must map to a TLS 1.3
+        record protection (:func:`record_suite`), or ``validate()`` refuses it.
+    :ivar credential: the local MLS ``Credential`` (or a mapping suite -> Credential);
+        ``None`` for a throw-away basic identity.
+    :ivar signature_key: private signature key matching ``credential``.
+    :ivar auth_policy: authentication policy for the peer's credential; ``None``: the
+        server accepts any client, the client needs ``expected_identity`` or
+        ``trust_anchors``.
+    :ivar store: ``StateStore`` for sessions (resumption) and the KeyPackage replay
+        cache; ``None`` for the process-wide memory store.
+    :ivar binding_protocol: ``tls_binding.protocol`` (``mls-tls/1``).
+    :ivar message_types: TwoPartyMessage.msg_type code points (none is assigned yet).
+    :ivar key_update_after: records under one sending key after which an epoch change
+        is started; ``None`` for the RFC 8446 section 5.5 based default of the suite.
+    :ivar key_usage_limit: records under one sending key after which the connection is
+        closed if the epoch change has not completed; ``None`` for RFC 8446 section 5.5.
+    :ivar max_message: largest TwoPartyMessage reassembled from several records.
+    :ivar timeout: socket timeout in seconds while the handshake runs (``None``: none).
+    """
+
+    def __init__(self, suites: Sequence[int] = DEFAULT_MLS_TLS_SUITES,
+                 credential: Any = None, signature_key: Any = None,
+                 auth_policy: Any = None, store: Any = None,
+                 binding_protocol: bytes = TLS_BINDING_MLS_TLS,
+                 message_types: Mapping[MLSTLSMessageType, int] = DEFAULT_MLS_TLS_TYPES,
+                 key_update_after: Optional[int] = None,
+                 key_usage_limit: Optional[int] = None,
+                 max_message: int = DEFAULT_MAX_MESSAGE,
+                 timeout: Optional[float] = 30.0) -> None:
+        self.suites = list(suites)
+        self.credential = credential
+        self.signature_key = signature_key
+        self.auth_policy = auth_policy
+        self.store = store
+        self.binding_protocol = binding_protocol
+        self.message_types = dict(message_types)
+        self.key_update_after = key_update_after
+        self.key_usage_limit = key_usage_limit
+        self.max_message = max_message
+        self.timeout = timeout
+
+    is_client = False
+
+    def validate(self) -> "MLSTLSSettings":
+        """A checked copy; ``ValueError`` names the first bad field."""
+        other = copy.copy(self)
+        other.suites = list(self.suites)
+        if not other.suites:
+            raise ValueError("suites: at least one MLS cipher suite is needed")
+        if len(set(other.suites)) != len(other.suites):
+            raise ValueError("suites: duplicated MLS cipher suite")
+        for s in other.suites:
+            if not isinstance(s, int) or not 0 < s <= 0xFFFF:
+                raise ValueError(f"suites: {s!r} is not an MLS cipher suite id")
+            try:
+                record_suite(s)
+            except UnsupportedSuiteError as exc:
+                raise UnsupportedSuiteError(f"suites: {exc}") from None
+        if (self.credential is None) != (self.signature_key is None):
+            raise ValueError("credential and signature_key go together (or neither)")
+        if not isinstance(self.binding_protocol, (bytes, bytearray)) or not self.binding_protocol:
+            raise ValueError("binding_protocol must be non-empty bytes")
+        other.binding_protocol = bytes(self.binding_protocol)
+        types = dict(self.message_types)
+        if set(types) != set(MLSTLSMessageType):
+            raise ValueError("message_types must give a code point for every msg_type")
+        values = list(types.values())
+        if len(set(values)) != len(values) or \
+                not all(isinstance(v, int) and 0 <= v <= 0xFFFF for v in values):
+            raise ValueError("message_types: code points must be distinct 16-bit values")
+        other.message_types = types
+        if self.key_update_after is not None and \
+                (not isinstance(self.key_update_after, int) or self.key_update_after < 1):
+            raise ValueError("key_update_after must be a positive number of records")
+        if self.key_usage_limit is not None:
+            if not isinstance(self.key_usage_limit, int) or self.key_usage_limit < 2:
+                raise ValueError("key_usage_limit must be a number of records above 1")
+            if self.key_update_after is not None and \
+                    self.key_usage_limit <= self.key_update_after:
+                raise ValueError("key_usage_limit must be above key_update_after")
+        if not isinstance(self.max_message, int) or self.max_message < 1 << 14:
+            raise ValueError("max_message must be at least 16384 bytes")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError("timeout must be positive seconds or None")
+        return other
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for the engine's ``MLSHandshakeConfig``."""
+        return dict(suites=list(self.suites), credential=self.credential,
+                    signature_key=self.signature_key, auth_policy=self.auth_policy,
+                    store=self.store, binding_protocol=bytes(self.binding_protocol))
+
+    def __repr__(self) -> str:
+        # No key material in reprs.
+        return (f"{type(self).__name__}(suites={[hex(s) for s in self.suites]}, "
+                f"credential={'set' if self.credential is not None else 'throw-away'})")
+
+
+class MLSTLSClientSettings(MLSTLSSettings):
+    """Client (MLS initiator) options.
+
+    :ivar expected_identity: the server identity to accept (basic credential, or an
+        x509 subject/SAN).
+    :ivar trust_anchors: x509 trust anchors for an x509 server credential, with
+        ``server_name``.
+    :ivar key_package_lifetime: seconds.
+    :ivar initial_update: send one connection_update right after the handshake
+        (PROFILE.md section 5: until then all of epoch 1's entropy is the server's).
+    :ivar session_key: name under which the session is kept in ``store`` so that a
+        later connection can resume it (``None``: not kept).
+    :ivar resume: resume the session stored under ``session_key`` instead of a new
+        handshake.
+    """
+
+    is_client = True
+
+    def __init__(self, *args: Any, expected_identity: Optional[bytes] = None,
+                 trust_anchors: Sequence[Any] = (), server_name: Optional[str] = None,
+                 key_package_lifetime: int = 3600, initial_update: bool = True,
+                 session_key: Optional[bytes] = None, resume: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected_identity = expected_identity
+        self.trust_anchors = list(trust_anchors)
+        self.server_name = server_name
+        self.key_package_lifetime = key_package_lifetime
+        self.initial_update = initial_update
+        self.session_key = session_key
+        self.resume = resume
+
+    def validate(self) -> "MLSTLSClientSettings":
+        other = super().validate()
+        lt = self.key_package_lifetime
+        if not isinstance(lt, int) or not 0 < lt <= MAX_KEY_PACKAGE_LIFETIME:
+            raise ValueError(f"key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "
+                             f"seconds, not {lt!r}")
+        if self.resume and not self.session_key:
+            raise ValueError("resume needs the session_key the session was kept under")
+        if self.session_key is not None:
+            other.session_key = bytes(self.session_key)  # type: ignore[attr-defined]
+        return other  # type: ignore[return-value]
+
+    def engine_options(self) -> dict[str, Any]:
+        opts = super().engine_options()
+        opts.update(expected_identity=self.expected_identity,
+                    trust_anchors=list(self.trust_anchors), server_name=self.server_name,
+                    key_package_lifetime=self.key_package_lifetime)
+        return opts
+
+
+class MLSTLSServerSettings(MLSTLSSettings):
+    """Server (MLS responder) options.
+
+    :ivar resumable: keep every session in ``store`` so clients can resume it.
+    """
+
+    def __init__(self, *args: Any, resumable: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resumable = resumable
