@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
 from tlslite.constants import CipherSuite
 
-from .mls.auth import AcceptAnyCredential, ExpectedIdentity, X509Policy
+from .mls.auth import AcceptAnyCredential
 from .mls.credentials import Credential
 from .mls.crypto import get_cipher_suite
 from .tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
@@ -118,16 +118,34 @@ def mls_identity(args: argparse.Namespace, role: str) -> tuple[list[int], Creden
     return suites, Credential.basic(name.encode()), key
 
 
-def client_policy(args: argparse.Namespace) -> tuple[Any, str]:
-    """The authentication policy for the server's MLS credential and how it reads."""
+def _load_anchors(path: str) -> list:
+    from cryptography import x509
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificates(f.read())
+
+
+def client_authentication(args: argparse.Namespace) -> tuple[dict, str]:
+    """MLSClientSettings keywords that say how the server's MLS credential is judged,
+    and how that reads in the summary line.
+
+    The MLS credential replaces the server certificate, so a client must be told how
+    to check it; accepting anyone takes an option that says so.
+    """
     if args.trust_anchor:
-        from cryptography import x509
-        with open(args.trust_anchor, "rb") as f:
-            anchors = x509.load_pem_x509_certificates(f.read())
-        return X509Policy(anchors, server_name=args.server_name), "x509 chain verified"
+        if not args.server_name:
+            raise SystemExit("--trust-anchor needs --server-name (the name the server's "
+                             "x509 MLS credential must carry)")
+        return ({"trust_anchors": _load_anchors(args.trust_anchor)},
+                f"x509 chain verified for {args.server_name!r}")
     if args.expect_identity:
-        return ExpectedIdentity(args.expect_identity.encode()), "identity as expected"
-    return AcceptAnyCredential(), "NOT verified (no --trust-anchor or --expect-identity)"
+        return {"expected_identity": args.expect_identity.encode()}, "identity as expected"
+    if args.accept_any_identity:
+        return {"auth_policy": AcceptAnyCredential()}, "NOT verified (--accept-any-identity)"
+    if args.mls == "off":
+        return {}, "-"
+    raise SystemExit("say how to authenticate the server's MLS credential: --expect-identity "
+                     "NAME, --trust-anchor FILE with --server-name, or --accept-any-identity "
+                     "(or --mls off)")
 
 
 # ----------------------------------------------------------------------------
@@ -208,9 +226,9 @@ def _serve_one(sock: socket.socket, settings: MLSServerSettings, tls: TLSIdentit
 
 def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
     suites, cred, key = mls_identity(args, "server")
+    anchors = _load_anchors(args.trust_anchor) if getattr(args, "trust_anchor", None) else ()
     return MLSServerSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
-                             auth_policy=AcceptAnyCredential(),
-                             send_certificates=args.send_certificates)
+                             trust_anchors=anchors, send_certificates=args.send_certificates)
 
 
 def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None,
@@ -259,9 +277,9 @@ def _identity_text(cred: Credential) -> str:
 # ----------------------------------------------------------------------------
 def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, str]:
     suites, cred, key = mls_identity(args, "client")
-    policy, how = client_policy(args)
+    auth, how = client_authentication(args)
     return MLSClientSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
-                             auth_policy=policy, send_certificates=args.send_certificates), how
+                             send_certificates=args.send_certificates, **auth), how
 
 
 def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
@@ -335,7 +353,7 @@ def cmd_demo(args: argparse.Namespace, out: Any = None) -> int:
     client_args = argparse.Namespace(suite=None, identity="demo-client", mls_cert=None,
                                      mls_key=None, mls="required", send_certificates=False,
                                      trust_anchor=None, expect_identity="demo-server",
-                                     server_name=None)
+                                     accept_any_identity=False, server_name=None)
     s_settings = make_server_settings(server_args)
     c_settings, how = make_client_settings(client_args)
     tls = throwaway_tls_identity()
@@ -411,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     s.add_argument("--cert", help="PEM TLS certificate chain (for classic-TLS clients)")
     s.add_argument("--key", help="PEM TLS private key")
+    s.add_argument("--trust-anchor",
+                   help="PEM CA certificates: clients need an x509 MLS credential chaining to them")
     s.add_argument("--count", type=int, default=0,
                    help="serve this many connections, one at a time, then exit (0: forever)")
     s.add_argument("address", type=parse_address, metavar="HOST:PORT")
@@ -419,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--trust-anchor", help="PEM CA certificates for an x509 server credential")
     c.add_argument("--server-name", help="server name (SNI, and the x509 name checked)")
     c.add_argument("--expect-identity", help="accept only this basic server identity")
+    c.add_argument("--accept-any-identity", action="store_true",
+                   help="accept any server MLS credential (unauthenticated; for tests)")
     c.add_argument("--timeout", type=float, default=30.0, help="connect/handshake timeout")
     c.add_argument("--linger", type=float, default=2.0,
                    help="seconds to wait for replies after stdin ends")

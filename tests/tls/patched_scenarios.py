@@ -18,17 +18,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tlslite  # noqa: E402
 from tlslite import TLSConnection  # noqa: E402
 
-from engine_select import use_available_engine  # noqa: E402
-from tlslite_mls.tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection  # noqa: E402
+from tlslite_mls.tls import MLSTLSConnection  # noqa: E402
 from tlslite_mls.tls.connection import HOOKS  # noqa: E402
-from tlsutil import make_pki, pair, tls13_settings  # noqa: E402
+from tlsutil import client_mls, make_pki, pair, server_mls, tls13_settings  # noqa: E402
 
 
 def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssettings=None):
     def client(sock):
         conn = client_cls(sock)
         if isinstance(conn, MLSTLSConnection):
-            conn.mls_settings = cmls or MLSClientSettings()
+            conn.mls_settings = cmls or client_mls()
         conn.handshakeClientCert(settings=csettings or tls13_settings())
         conn.write(b"ping")
         reply = bytes(conn.read())
@@ -41,7 +40,7 @@ def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssett
     def server(sock):
         conn = server_cls(sock)
         if isinstance(conn, MLSTLSConnection):
-            conn.mls_settings = smls or MLSServerSettings()
+            conn.mls_settings = smls or server_mls()
         conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
                              settings=ssettings or tls13_settings())
         conn.write(b"pong:" + bytes(conn.read()))
@@ -55,7 +54,6 @@ def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssett
 
 
 def main() -> None:
-    use_available_engine()
     pki = make_pki(Path(tempfile.mkdtemp()))
     hrr_server = tls13_settings(keyShares=["secp256r1"], eccCurves=["secp256r1"])
     hrr_client = tls13_settings(eccCurves=["x25519", "secp256r1"])
@@ -64,12 +62,12 @@ def main() -> None:
         "mls-hrr": run(pki, MLSTLSConnection, MLSTLSConnection, csettings=hrr_client,
                        ssettings=hrr_server),
         "mls-with-certificates": run(pki, MLSTLSConnection, MLSTLSConnection,
-                                     cmls=MLSClientSettings(send_certificates=True),
-                                     smls=MLSServerSettings(send_certificates=True)),
+                                     cmls=client_mls(send_certificates=True),
+                                     smls=server_mls(send_certificates=True)),
         "client-fallback": run(pki, MLSTLSConnection, TLSConnection),
         "server-fallback": run(pki, TLSConnection, MLSTLSConnection),
         "declined": run(pki, MLSTLSConnection, MLSTLSConnection,
-                        cmls=MLSClientSettings(suites=[3]), smls=MLSServerSettings(suites=[1])),
+                        cmls=client_mls(suites=[3]), smls=server_mls(suites=[1])),
     }}
     print(json.dumps(out))
 

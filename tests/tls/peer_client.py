@@ -17,9 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tlslite.messages import ServerHello  # noqa: E402
 
-from engine_select import use_available_engine  # noqa: E402
-from tlslite_mls.tls import MLSClientSettings, MLSTLSConnection  # noqa: E402
-from tlsutil import tls13_settings  # noqa: E402
+from tlslite_mls.tls import MLSTLSConnection  # noqa: E402
+from tlsutil import client_mls, tls13_settings  # noqa: E402
 
 
 def main() -> None:
@@ -33,7 +32,6 @@ def main() -> None:
     ap.add_argument("--line", default="hello")
     args = ap.parse_args()
 
-    use_available_engine()
 
     seen: list = []
     orig = ServerHello.parse
@@ -44,12 +42,13 @@ def main() -> None:
         return r
     ServerHello.parse = spy
 
-    mls = MLSClientSettings(mode=args.mode)
+    # Names a server identity; the classic servers it meets never get that far.
+    mls = client_mls(mode=args.mode)
     if args.identity_size:
         from tlslite_mls.mls.credentials import Credential
         from tlslite_mls.mls.crypto import get_cipher_suite
         priv, _ = get_cipher_suite(1).generate_signature_key_pair()
-        mls = MLSClientSettings(mode=args.mode, suites=[1], signature_key=priv,
+        mls = client_mls(mode=args.mode, suites=[1], signature_key=priv,
                                 credential=Credential.basic(b"i" * args.identity_size))
     out: dict = {"server_hellos": seen}
     sock = socket.create_connection((args.host, args.port), timeout=20)

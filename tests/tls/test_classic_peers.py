@@ -23,8 +23,8 @@ from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
 
 from helpers import require
 from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
-from tlslite_mls.tls import MLSServerSettings, MLSTLSConnection
-from tlsutil import (PY, env_with_repo, free_port, run_in_thread, stop, tls13_settings,
+from tlslite_mls.tls import MLSTLSConnection
+from tlsutil import (PY, env_with_repo, free_port, run_in_thread, server_mls, stop, tls13_settings,
                      wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -196,7 +196,7 @@ def _serve_once(pki, mls=None, settings=None):
         s.settimeout(30)
         with s:
             conn = MLSTLSConnection(s)
-            conn.handshakeServerMLS(mls or MLSServerSettings(), certChain=pki.chain(),
+            conn.handshakeServerMLS(mls or server_mls(), certChain=pki.chain(),
                                     privateKey=pki.key(), settings=settings or tls13_settings())
             conn.negotiated_version = conn.version
             data = conn.read()
@@ -282,7 +282,7 @@ def test_required_server_vs_plain_client(pki):
         s, _ = srv.accept()
         with s:
             MLSTLSConnection(s).handshakeServerMLS(
-                MLSServerSettings(mode="required"), certChain=pki.chain(), privateKey=pki.key(),
+                server_mls(mode="required"), certChain=pki.chain(), privateKey=pki.key(),
                 settings=tls13_settings())
     t, result = run_in_thread(serve)
     with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:

@@ -9,8 +9,7 @@ import subprocess
 from tlslite_mls.cli import main
 from tlsutil import PY, env_with_repo, stop
 
-RUN = ("import sys, engine_select; engine_select.use_available_engine(); "
-       "from tlslite_mls.cli import main; sys.exit(main(sys.argv[1:]))")
+RUN = "import sys; from tlslite_mls.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_demo(capsys):
@@ -47,7 +46,8 @@ def test_server_and_client_processes():
         r = _client(port, "plain\n", "--mls", "off")
         assert r.returncode == 0, r.stderr
         assert r.stdout == "plain\n" and "MLS not negotiated" in r.stderr
-        r = _client(port, "x\n", "--mls", "required", "--suite", "3")  # server: suites 1, 3, 2
+        # the server offers suites 1, 3, 2
+        r = _client(port, "x\n", "--mls", "required", "--suite", "3", "--expect-identity", "srv")
         assert r.returncode == 0 and "MLS suite 0x0003" in r.stderr, r.stderr
     finally:
         stop(server)
@@ -57,9 +57,14 @@ def test_server_and_client_processes():
 def test_required_client_against_mls_off_server():
     server, port = _start_server("--count", "1", "--mls", "off")
     try:
-        r = _client(port, "x\n", "--mls", "required")
+        r = _client(port, "x\n", "--mls", "required", "--accept-any-identity")
         assert r.returncode == 1
         assert "handshake failed" in r.stderr and "handshake_failure" in r.stderr
     finally:
         stop(server)
         server.stderr.close()
+
+
+def test_client_must_say_how_to_authenticate_the_server():
+    r = _client(9, "x\n")  # refused before connecting
+    assert r.returncode != 0 and "--expect-identity" in r.stderr

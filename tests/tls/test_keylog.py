@@ -6,8 +6,8 @@ import shutil
 import subprocess
 
 from helpers import require
-from tlslite_mls.tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
-from tlsutil import pair, tls13_settings
+from tlslite_mls.tls import MLSTLSConnection
+from tlsutil import client_mls, pair, server_mls, tls13_settings
 
 LABELS = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
           "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"}
@@ -29,13 +29,13 @@ def test_keylog_both_sides_agree(pki, tmp_path, monkeypatch):
 
     def client(sock):
         conn = MLSTLSConnection(sock)   # picks SSLKEYLOGFILE up
-        conn.handshakeClientMLS(MLSClientSettings(), settings=tls13_settings())
+        conn.handshakeClientMLS(client_mls(), settings=tls13_settings())
         conn.write(b"a")
         return conn
 
     def server(sock):
         conn = MLSTLSConnection(sock, keylog=str(spath))
-        conn.handshakeServerMLS(MLSServerSettings(), certChain=pki.chain(),
+        conn.handshakeServerMLS(server_mls(), certChain=pki.chain(),
                                 privateKey=pki.key(), settings=tls13_settings())
         conn.read()
         return conn
@@ -61,7 +61,7 @@ def test_keylog_matches_openssl(pki, tmp_path):
     def serve():
         s, _ = srv.accept()
         with s:
-            conn = MLSTLSConnection(s, mls_settings=MLSServerSettings(), keylog=str(spath))
+            conn = MLSTLSConnection(s, mls_settings=server_mls(), keylog=str(spath))
             conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
                                  settings=tls13_settings())
             conn.write(b"bye:" + bytes(conn.read()))

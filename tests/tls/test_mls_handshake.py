@@ -7,13 +7,13 @@ from tlslite.constants import ExtensionType
 from tlslite.messages import ServerHello
 
 from tlslite_mls.tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
-from tlsutil import pair, tls13_settings
+from tlsutil import client_mls, pair, server_mls, tls13_settings
 
 
 def _server(pki, mls=None, settings=None, **kw):
     def run(sock):
         conn = MLSTLSConnection(sock)
-        conn.handshakeServerMLS(mls or MLSServerSettings(), certChain=pki.chain(),
+        conn.handshakeServerMLS(mls or server_mls(), certChain=pki.chain(),
                                 privateKey=pki.key(), settings=settings or tls13_settings(), **kw)
         data = conn.read()
         conn.write(b"echo:" + bytes(data))
@@ -24,7 +24,7 @@ def _server(pki, mls=None, settings=None, **kw):
 def _client(mls=None, settings=None, **kw):
     def run(sock):
         conn = MLSTLSConnection(sock)
-        conn.handshakeClientMLS(mls or MLSClientSettings(), settings=settings or tls13_settings(),
+        conn.handshakeClientMLS(mls or client_mls(), settings=settings or tls13_settings(),
                                 **kw)
         conn.write(b"ping")
         return conn, bytes(conn.read())
@@ -52,8 +52,8 @@ def test_mls_negotiated(pki):
 
 
 def test_mls_with_certificates(pki):
-    c, s = pair(_client(MLSClientSettings(send_certificates=True)),
-                _server(pki, MLSServerSettings(send_certificates=True)))
+    c, s = pair(_client(client_mls(send_certificates=True)),
+                _server(pki, server_mls(send_certificates=True)))
     assert c.error is None and s.error is None, (c.error, s.error)
     conn, reply = c.value
     assert reply == b"echo:ping" and conn.mls_negotiated
@@ -88,7 +88,7 @@ def test_mls_after_hello_retry_request(pki):
 
 def test_server_declines_keypackage(pki):
     """Unacceptable MLS suite: classic TLS 1.3 with the client's key shares."""
-    c, s = pair(_client(MLSClientSettings(suites=[3])), _server(pki, MLSServerSettings(suites=[1])))
+    c, s = pair(_client(client_mls(suites=[3])), _server(pki, server_mls(suites=[1])))
     assert c.error is None and s.error is None, (c.error, s.error)
     conn, reply = c.value
     assert reply == b"echo:ping" and not conn.mls_negotiated
@@ -99,16 +99,16 @@ def test_server_declines_keypackage(pki):
 
 def test_required_client_declined(pki):
     from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
-    c, s = pair(_client(MLSClientSettings(mode="required", suites=[3])),
-                _server(pki, MLSServerSettings(suites=[1])))
+    c, s = pair(_client(client_mls(mode="required", suites=[3])),
+                _server(pki, server_mls(suites=[1])))
     assert isinstance(c.error, TLSLocalAlert) and "handshake_failure" in str(c.error)
     assert isinstance(s.error, TLSRemoteAlert) and "handshake_failure" in str(s.error)
 
 
 def test_required_server_declines(pki):
     from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
-    c, s = pair(_client(MLSClientSettings(suites=[3])),
-                _server(pki, MLSServerSettings(mode="required", suites=[1])))
+    c, s = pair(_client(client_mls(suites=[3])),
+                _server(pki, server_mls(mode="required", suites=[1])))
     assert isinstance(s.error, TLSLocalAlert) and "declined" in str(s.error)
     assert isinstance(c.error, TLSRemoteAlert) and "handshake_failure" in str(c.error)
 
@@ -118,7 +118,7 @@ def test_client_hello_over_16k(pki):
     from tlslite_mls.mls.credentials import Credential
     from tlslite_mls.mls.crypto import get_cipher_suite
     priv, _ = get_cipher_suite(1).generate_signature_key_pair()
-    mls = MLSClientSettings(suites=[1], credential=Credential.basic(b"i" * 20000),
+    mls = client_mls(suites=[1], credential=Credential.basic(b"i" * 20000),
                             signature_key=priv)
     c, s = pair(_client(mls), _server(pki))
     assert c.error is None and s.error is None, (c.error, s.error)
@@ -138,7 +138,7 @@ def test_plain_tlslite_client_and_mode_off(pki):
     c, s = pair(client, _server(pki))
     assert c.error is None and s.error is None
     assert c.value[1] == b"echo:ping" and not s.value.mls_negotiated
-    c, s = pair(_client(MLSClientSettings(mode="off")), _server(pki))
+    c, s = pair(_client(client_mls(mode="off")), _server(pki))
     assert c.error is None and s.error is None
     assert not c.value[0].mls_negotiated
 

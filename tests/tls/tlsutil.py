@@ -159,3 +159,45 @@ def env_with_repo() -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests" / "tls"),
                                          env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
+
+
+# --------------------------------------------------------------------------
+# MLS settings with a named server identity the client checks
+# --------------------------------------------------------------------------
+SERVER_IDENTITY = b"tls-test-server"
+_IDENTITY_KEYS: dict = {}
+
+
+def basic_identity(name: bytes, suites: Any) -> tuple[dict, dict]:
+    """(credential, signature_key) mappings suite -> value for a basic identity.
+
+    Keys are cached per (name, suite): generating them is not what the tests test.
+    """
+    from tlslite_mls.mls.credentials import Credential
+    from tlslite_mls.mls.crypto import get_cipher_suite
+    creds, keys = {}, {}
+    for suite in suites:
+        key = _IDENTITY_KEYS.get((name, suite))
+        if key is None:
+            key = get_cipher_suite(suite).generate_signature_key_pair()[0]
+            _IDENTITY_KEYS[(name, suite)] = key
+        creds[suite], keys[suite] = Credential.basic(name), key
+    return creds, keys
+
+
+def server_mls(**kw: Any) -> Any:
+    """MLSServerSettings with the basic identity SERVER_IDENTITY for its suites."""
+    from tlslite_mls.tls import MLSServerSettings
+    from tlslite_mls.tls.settings import DEFAULT_MLS_SUITES
+    if "credential" not in kw:
+        kw["credential"], kw["signature_key"] = basic_identity(
+            SERVER_IDENTITY, kw.get("suites", DEFAULT_MLS_SUITES))
+    return MLSServerSettings(**kw)
+
+
+def client_mls(**kw: Any) -> Any:
+    """MLSClientSettings that expect SERVER_IDENTITY unless told otherwise."""
+    from tlslite_mls.tls import MLSClientSettings
+    if not {"auth_policy", "trust_anchors", "expected_identity"} & set(kw):
+        kw["expected_identity"] = SERVER_IDENTITY
+    return MLSClientSettings(**kw)

@@ -57,6 +57,7 @@ SHARED_SECRET_LABEL = b"TLS shared secret"
 _NO_CERT_PSK_IDENTITY = bytearray(b"\x00tlslite-mls/no-certificate-messages")
 
 _SERVER_TLS13_SIGNATURE = inspect.signature(TLSConnection._serverTLS13Handshake)
+_CLIENT_HELLO_SIGNATURE = inspect.signature(TLSConnection._clientSendClientHello)
 
 # A tlslite-ng with patches/tlslite-ng-0.8.2-hooks.patch offers plugin hooks;
 # then the extension and the secret go through them and none of the
@@ -64,6 +65,7 @@ _SERVER_TLS13_SIGNATURE = inspect.signature(TLSConnection._serverTLS13Handshake)
 # dropped certificate messages) is needed.
 HOOKS = hasattr(TLSConnection, "_hook_server_client_hello")
 _FINISHED = ("finished", "resumed_and_finished")
+_PSK_KE_REASON = "psk_ke resumption has no (EC)DHE slot for MLS"
 
 
 class _FixedSecret:
@@ -269,9 +271,16 @@ class MLSTLSConnection(TLSConnection):
                 if cfg.required:
                     raise ValueError("MLS is required but TLS 1.3 is disabled in settings")
             else:
+                server_name = _CLIENT_HELLO_SIGNATURE.bind(
+                    self, settings, session, *args, **kwargs).arguments.get("serverName")
+                if getattr(cfg, "trust_anchors", None) and not (cfg.server_name or server_name):
+                    raise ValueError("MLS trust_anchors need a server name to check the "
+                                     "server's x509 credential against: pass serverName "
+                                     "(SNI) or set server_name")
                 eng = _engine.load()
                 self._mls_engine = eng
-                self._mls_initiator = eng.InitiatorHandshake(_engine.make_config(eng, cfg))
+                self._mls_initiator = eng.InitiatorHandshake(
+                    _engine.make_config(eng, cfg, server_name or None))
                 key_package = self._mls_initiator.key_package()
                 self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(key_package)
                 self._mls_ch_ctx = (settings, session)
@@ -287,8 +296,25 @@ class MLSTLSConnection(TLSConnection):
                 self._mls_insert_key_package(msg)
         elif not HOOKS and isinstance(msg, ServerHello) and self._mls_sh_ext is not None \
                 and msg.random != TLS_1_3_HRR and not self._mls_sh_sent:
-            self._mls_insert_welcome(msg)
+            if not self._mls_insert_welcome(msg) and self._mls_cfg.required:
+                return self._mls_psk_ke_alert()
         return TLSConnection._sendMsg(self, msg, randomizeFirstBlock, update_hashes)
+
+    def _mls_psk_ke_alert(self) -> Iterator[Any]:
+        return self._mls_alert(AlertDescription.handshake_failure,
+                               "MLS is required but psk_ke resumption was selected, which has "
+                               "no (EC)DHE slot for MLS",
+                               MLSNegotiationError("psk_ke selected"))
+
+    def _mls_drop_pending(self, reason: str) -> None:
+        """MLS will not be used after all: forget the group and its secrets."""
+        self.mls_declined_reason = reason
+        if self._mls_pending is not None:
+            self._mls_pending.close()
+        self._mls_sh_ext = None
+        self._mls_pending = None
+        self._mls_hook_secret = None
+        self._mls_uninstall_secret()
 
     def _hook_client_hello_extensions(self, settings: Any, session: Any) -> list:
         """Hook patch: the KeyPackage goes in before padding and PSK."""
@@ -317,19 +343,19 @@ class MLSTLSConnection(TLSConnection):
                 session.resumptionMasterSecret if session else None)
         self._mls_offered = True
 
-    def _mls_insert_welcome(self, hello: ServerHello) -> None:
+    def _mls_insert_welcome(self, hello: ServerHello) -> bool:
+        """Welcome in, key_share out; False when psk_ke leaves no place for MLS."""
         key_share = [e for e in hello.extensions if e.extType == ExtensionType.key_share]
         if not key_share:
             # psk_ke resumption: no (EC)DHE slot, so no MLS (PROFILE.md section 3).
-            self.mls_declined_reason = "psk_ke resumption has no (EC)DHE slot for MLS"
-            self._mls_sh_ext = None
-            self._mls_pending = None
-            return
+            self._mls_drop_pending(_PSK_KE_REASON)
+            return False
         # PROFILE.md section 3: the MLS secret replaces (EC)DHE, so no key_share.
         for ext in key_share:
             hello.extensions.remove(ext)
         hello.extensions.append(self._mls_sh_ext)
         self._mls_sh_sent = True
+        return True
 
     def _queue_message(self, msg: Any) -> None:
         if self._mls_sh_sent and not self._mls_cfg.send_certificates and \
@@ -504,7 +530,9 @@ class MLSTLSConnection(TLSConnection):
         found = find_all(clientHello.extensions, cfg.extension_type) \
             if cfg is not None and cfg.enabled else []
         if found and not dhe:
-            self.mls_declined_reason = "psk_ke resumption has no (EC)DHE slot for MLS"
+            self.mls_declined_reason = _PSK_KE_REASON
+            if cfg.required:
+                yield from self._mls_psk_ke_alert()
         elif found:
             for result in self._mls_respond(cfg, found[0].body, cipherSuite):
                 yield result

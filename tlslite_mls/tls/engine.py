@@ -1,18 +1,17 @@
 """Where the TLS layer meets the two-party MLS engine.
 
-The engine (``tlslite_mls.twoparty.handshake``) is imported lazily, on the
-first MLS handshake, so the extension and fallback paths keep working on a
-machine (or a branch) without it. Everything the connection needs from it
-goes through :func:`load` and :func:`make_config`, the only two places that
-know the engine's names.
+Everything the connection needs from ``tlslite_mls.twoparty`` goes through
+:func:`load` and :func:`make_config`, the only two places that know the engine's
+names. The engine is imported on the first MLS handshake, not with the TLS
+package, so a plain tlslite-ng connection never pays for the MLS core's imports.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Optional
 
-from .settings import MLSClientSettings, MLSSettings
+from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
 
 
 def load() -> SimpleNamespace:
@@ -25,8 +24,13 @@ def load() -> SimpleNamespace:
                            Declined=Declined)
 
 
-def make_config(engine: SimpleNamespace, settings: MLSSettings) -> Any:
-    """An ``MLSHandshakeConfig`` from validated settings."""
+def make_config(engine: SimpleNamespace, settings: MLSSettings,
+                server_name: Optional[str] = None) -> Any:
+    """An ``MLSHandshakeConfig`` from validated settings.
+
+    ``server_name`` is the SNI of the handshake; the client checks an x509 server
+    credential against it unless the settings name another one.
+    """
     kwargs: dict[str, Any] = dict(
         suites=list(settings.suites),
         credential=settings.credential,
@@ -36,5 +40,14 @@ def make_config(engine: SimpleNamespace, settings: MLSSettings) -> Any:
         binding_protocol=settings.binding_protocol,
     )
     if isinstance(settings, MLSClientSettings):
-        kwargs["key_package_lifetime"] = settings.key_package_lifetime
+        kwargs.update(key_package_lifetime=settings.key_package_lifetime,
+                      expected_identity=settings.expected_identity,
+                      trust_anchors=list(settings.trust_anchors),
+                      server_name=settings.server_name or server_name)
+    elif isinstance(settings, MLSServerSettings):
+        kwargs["max_key_package_lifetime"] = settings.max_key_package_lifetime
+        if settings.trust_anchors:
+            from ..mls.auth import X509Policy
+            # Clients are checked as clients: chain to an anchor, no name.
+            kwargs["auth_policy"] = X509Policy(list(settings.trust_anchors))
     return engine.MLSHandshakeConfig(**kwargs)

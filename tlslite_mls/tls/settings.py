@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from enum import Enum
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ..codepoints import (MAX_KEY_PACKAGE_LIFETIME, TLS_BINDING_EXTENSION_MODE,
                           TLS_EXT_MLS_HANDSHAKE, TLS_HS_MLS_HANDSHAKE)
@@ -33,9 +33,11 @@ class MLSSettings:
 
     :ivar mode: an :class:`MLSMode` (or its string value).
     :ivar suites: MLS cipher suite ids, most preferred first.
-    :ivar credential: the local MLS ``Credential``; ``None`` for a throw-away
-        basic credential made by the MLS core.
-    :ivar signature_key: private signature key bytes matching ``credential``.
+    :ivar credential: the local MLS ``Credential``, or a mapping MLS suite ->
+        ``Credential`` (suites differ in signature scheme); ``None`` for a
+        throw-away basic credential made by the engine.
+    :ivar signature_key: private signature key bytes matching ``credential``
+        (a mapping suite -> bytes when ``credential`` is one).
     :ivar auth_policy: the authentication policy ("Authentication Service")
         that judges the peer's credential; ``None`` for the core's default.
     :ivar send_certificates: also send TLS Certificate/CertificateVerify when
@@ -49,7 +51,7 @@ class MLSSettings:
 
     def __init__(self, mode: "MLSMode | str" = MLSMode.PREFERRED,
                  suites: Sequence[int] = DEFAULT_MLS_SUITES,
-                 credential: Any = None, signature_key: Optional[bytes] = None,
+                 credential: Any = None, signature_key: Any = None,
                  auth_policy: Any = None, send_certificates: bool = False,
                  store: Any = None, extension_type: int = TLS_EXT_MLS_HANDSHAKE,
                  handshake_type: int = TLS_HS_MLS_HANDSHAKE,
@@ -93,8 +95,19 @@ class MLSSettings:
             self._check_suites(other.suites)
         if (self.credential is None) != (self.signature_key is None):
             raise ValueError("credential and signature_key go together (or neither)")
-        if self.signature_key is not None and not isinstance(self.signature_key,
-                                                             (bytes, bytearray)):
+        if isinstance(self.credential, Mapping) or isinstance(self.signature_key, Mapping):
+            if not (isinstance(self.credential, Mapping)
+                    and isinstance(self.signature_key, Mapping)):
+                raise ValueError("credential and signature_key: both mappings "
+                                 "suite -> value, or neither")
+            keys = dict(self.signature_key)
+            if not all(isinstance(k, (bytes, bytearray)) for k in keys.values()):
+                raise ValueError("signature_key: every value must be a private key as bytes")
+            if other.enabled and not any(s in self.credential and s in keys
+                                         for s in other.suites):
+                raise ValueError("credential/signature_key: none of the suites has both")
+        elif self.signature_key is not None and not isinstance(self.signature_key,
+                                                               (bytes, bytearray)):
             raise ValueError("signature_key must be the private key as bytes")
         for name in ("extension_type",):
             v = getattr(self, name)
@@ -126,12 +139,59 @@ class MLSSettings:
                 f"credential={'set' if self.credential is not None else 'throw-away'})")
 
 
-class MLSClientSettings(MLSSettings):
-    """Client (MLS initiator) options; ``key_package_lifetime`` in seconds."""
+def _load_anchors(anchors: Any, field_name: str) -> list:
+    """Trust anchors as ``cryptography`` certificates (DER/PEM bytes are parsed)."""
+    from cryptography import x509
+    if anchors is None:
+        return []
+    if isinstance(anchors, (bytes, bytearray, str, x509.Certificate)):
+        raise ValueError(f"{field_name} must be a sequence of certificates, not one")
+    out = []
+    for a in anchors:
+        if isinstance(a, x509.Certificate):
+            out.append(a)
+            continue
+        if not isinstance(a, (bytes, bytearray)):
+            raise ValueError(f"{field_name}: {type(a).__name__} is not a certificate "
+                             "(cryptography x509.Certificate, DER or PEM bytes)")
+        data = bytes(a)
+        try:
+            if data.lstrip().startswith(b"-----BEGIN"):
+                out.extend(x509.load_pem_x509_certificates(data))
+            else:
+                out.append(x509.load_der_x509_certificate(data))
+        except ValueError as e:
+            raise ValueError(f"{field_name}: not a certificate: {e}") from None
+    return out
 
-    def __init__(self, *args: Any, key_package_lifetime: int = 3600, **kwargs: Any) -> None:
+
+class MLSClientSettings(MLSSettings):
+    """Client (MLS initiator) options.
+
+    The client must be told how to judge the server's MLS credential, since that
+    credential replaces the TLS certificate (PROFILE.md section 2). Exactly one of:
+
+    :ivar expected_identity: the server's basic identity (bytes; str is UTF-8 encoded),
+        or the DNS name of its x509 credential;
+    :ivar trust_anchors: CA certificates for an x509 server credential; the chain is
+        validated for the server name (``server_name``, else the SNI of the handshake);
+    :ivar auth_policy: an authentication policy object of one's own
+        (``AcceptAnyCredential()`` to accept any server, unauthenticated).
+
+    :ivar server_name: the name an x509 server credential must carry; ``None``: the
+        server name given to the handshake (SNI).
+    :ivar key_package_lifetime: lifetime of the KeyPackage, seconds.
+    """
+
+    def __init__(self, *args: Any, key_package_lifetime: int = 3600,
+                 expected_identity: "bytes | str | None" = None,
+                 trust_anchors: Sequence[Any] = (), server_name: Optional[str] = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_package_lifetime = key_package_lifetime
+        self.expected_identity = expected_identity
+        self.trust_anchors = trust_anchors
+        self.server_name = server_name
 
     def validate(self) -> "MLSClientSettings":
         other = super().validate()
@@ -139,13 +199,62 @@ class MLSClientSettings(MLSSettings):
         if not isinstance(lt, int) or not 0 < lt <= MAX_KEY_PACKAGE_LIFETIME:
             raise ValueError(f"key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "
                              f"seconds, not {lt!r}")
+        ident = self.expected_identity
+        if isinstance(ident, str):
+            ident = ident.encode()
+        if ident is not None and (not isinstance(ident, (bytes, bytearray)) or not ident):
+            raise ValueError("expected_identity must be non-empty bytes or str")
+        other.expected_identity = bytes(ident) if ident is not None else None
+        other.trust_anchors = _load_anchors(self.trust_anchors, "trust_anchors")
+        if self.server_name is not None and (not isinstance(self.server_name, str)
+                                             or not self.server_name):
+            raise ValueError("server_name must be a non-empty str")
+        ways = [name for name, v in (("auth_policy", self.auth_policy),
+                                     ("expected_identity", other.expected_identity),
+                                     ("trust_anchors", other.trust_anchors)) if v]
+        if len(ways) > 1:
+            raise ValueError(f"give one of {' / '.join(ways)}: each alone decides how the "
+                             "server's MLS credential is judged")
+        if other.enabled and not ways:
+            raise ValueError("no way to authenticate the server's MLS credential: set "
+                             "expected_identity, trust_anchors or auth_policy "
+                             "(AcceptAnyCredential() accepts any server, unauthenticated)")
         return other  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        how = ("policy" if self.auth_policy is not None else
+               f"expected_identity={self.expected_identity!r}" if self.expected_identity else
+               f"{len(self.trust_anchors or ())} trust anchor(s)" if self.trust_anchors else
+               "none")
+        return super().__repr__()[:-1] + f", server authentication: {how})"
 
 
 class MLSServerSettings(MLSSettings):
-    """Server (MLS responder) options."""
+    """Server (MLS responder) options.
 
-    def __init__(self, *args: Any, key_package_lifetime: int = 3600, **kwargs: Any) -> None:
+    By default any client identity is accepted (PROFILE.md section 2). With
+    ``trust_anchors`` a client must present an x509 MLS credential that chains to
+    them (client verifier, no name); ``auth_policy`` replaces either. A refused
+    client credential declines MLS: classic TLS 1.3, or handshake_failure when
+    MLS is required.
+
+    :ivar max_key_package_lifetime: longest KeyPackage lifetime accepted, seconds.
+    """
+
+    def __init__(self, *args: Any, trust_anchors: Sequence[Any] = (),
+                 max_key_package_lifetime: int = MAX_KEY_PACKAGE_LIFETIME,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Used only if the responder also needs a lifetime (kept for symmetry).
-        self.key_package_lifetime = key_package_lifetime
+        self.trust_anchors = trust_anchors
+        self.max_key_package_lifetime = max_key_package_lifetime
+
+    def validate(self) -> "MLSServerSettings":
+        other = super().validate()
+        other.trust_anchors = _load_anchors(self.trust_anchors, "trust_anchors")
+        if other.trust_anchors and self.auth_policy is not None:
+            raise ValueError("give trust_anchors or auth_policy, not both")
+        lt = self.max_key_package_lifetime
+        if not isinstance(lt, int) or not 0 < lt <= MAX_KEY_PACKAGE_LIFETIME:
+            raise ValueError(f"max_key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "
+                             f"seconds, not {lt!r}")
+        return other  # type: ignore[return-value]
