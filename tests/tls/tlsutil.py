@@ -71,6 +71,14 @@ def make_pki(directory: Path) -> TLSPKI:
     return TLSPKI(directory, cert_pem, key_pem)
 
 
+def load_pki(directory: str) -> tuple[X509CertChain, Any]:
+    """The (chain, key) of a make_pki directory, for helper processes."""
+    d = Path(directory)
+    chain = X509CertChain()
+    chain.parsePemList((d / "cert.pem").read_text())
+    return chain, parsePEMKey((d / "key.pem").read_text(), private=True)
+
+
 def tls13_settings(**overrides: Any) -> HandshakeSettings:
     s = HandshakeSettings()
     s.minVersion = (3, 4)
