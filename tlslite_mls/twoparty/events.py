@@ -6,8 +6,9 @@ under the old key: that is the marker's whole point).
 
 A switch event carries :class:`KeyMaterial`: the new epoch's MLS-Exporter outputs that
 the caller asked for (``key_exports``), computed while the epoch's secrets still existed.
-The engine lets go of a ``KeyMaterial`` once both directions have switched; the caller
-should derive its traffic keys at once and then call ``wipe()``.
+Every event carries its own copy; the engine keeps one only between a sending and the
+matching receiving switch. The caller should derive its traffic keys at once and then
+call ``wipe()``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class KeyMaterial:
         if self._wiped:
             raise StateError(f"key material of epoch {self.epoch} was wiped")
         return bytes(value)
+
+    def copy(self) -> "KeyMaterial":
+        """An independent copy: every event gets its own, to wipe when it is used."""
+        if self._wiped:
+            raise StateError(f"key material of epoch {self.epoch} was wiped")
+        return KeyMaterial(self.epoch, ((k, bytes(v)) for k, v in self._values.items()))
 
     @property
     def wiped(self) -> bool:

@@ -255,6 +255,9 @@ class TwoPartySession:
                 raise WrongEpoch(f"epoch_key_update for epoch {epoch}, expected {expected}")
             new = self._pending.group
             keys = self._material(new)
+            # PROFILE.md section 5 differs from the draft here: the draft has the updater
+            # switch both directions silently on the receiver's EpochKeyUpdate; we answer
+            # with our own marker, the last message under the old key.
             self._write(new, None, b"")
             old = self._group
             self._group, self._pending, self._last_peer_commit = new, None, b""
@@ -264,7 +267,7 @@ class TwoPartySession:
             # Section 5 step 3: switch reading, send our marker under the old key, switch sending.
             return [SwitchReceivingKeys(new.epoch, keys),
                     Send(TwoPartyMLSMessage.marker(new.epoch)),
-                    SwitchSendingKeys(new.epoch, keys)]
+                    SwitchSendingKeys(new.epoch, keys.copy())]
         if self._state is State.AWAIT_PEER_MARKER:
             if epoch != self._group.epoch:
                 raise WrongEpoch(f"epoch_key_update for epoch {epoch}, "
@@ -289,7 +292,8 @@ class TwoPartySession:
         drop: list[Group] = []
         if epoch == self._group.epoch - 1 and last_peer and _commit_hash(commit) == last_peer:
             # We applied this commit before the old connection broke (the peer never saw
-            # our marker): do not apply it twice.
+            # our marker): do not apply it twice. The draft has no rule for this case;
+            # PROFILE.md section 6 adds it.
             base = self._group
             drop = self._pending_groups()
         elif epoch == self._group.epoch:
@@ -298,7 +302,8 @@ class TwoPartySession:
             drop = [self._group] + self._pending_groups()
             last_peer = _commit_hash(commit)
         elif pending is not None and epoch == pending.group.epoch:
-            # The peer applied our pending commit (we never got its marker): merge it first.
+            # The peer applied our pending commit (we never got its marker): merge it
+            # first. Not in the draft either; the mirror image of the case above.
             base = self._stage(commit, pending.group)
             drop = [self._group, pending.group]
             last_peer = _commit_hash(commit)
@@ -350,7 +355,8 @@ class TwoPartySession:
         self._send_epoch = new.epoch
         self._recv_material = keys
         self._state = State.AWAIT_PEER_MARKER
-        return [Send(TwoPartyMLSMessage.marker(new.epoch)), SwitchSendingKeys(new.epoch, keys)]
+        return [Send(TwoPartyMLSMessage.marker(new.epoch)),
+                SwitchSendingKeys(new.epoch, keys.copy())]
 
     def _pending_groups(self) -> list[Group]:
         return [self._pending.group] if self._pending is not None else []
