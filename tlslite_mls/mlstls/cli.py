@@ -34,7 +34,8 @@ from ..mls.crypto import get_cipher_suite
 from .connection import MLSTLSChannel, MLSTLSClient, MLSTLSServer, UpdateInFlight
 from .settings import DEFAULT_MLS_TLS_SUITES, MLSTLSClientSettings, MLSTLSServerSettings
 
-__all__ = ["add_arguments", "make_server_settings", "make_client_settings", "summary",
+__all__ = ["add_arguments", "make_server_settings", "make_client_settings",
+           "client_authentication", "summary",
            "cmd_server", "cmd_client", "echo", "demo_mls_tls", "bench_mls_tls", "main"]
 
 
@@ -93,22 +94,41 @@ def make_server_settings(args: argparse.Namespace) -> MLSTLSServerSettings:
                                 store=_store(args)).validate()
 
 
+def client_authentication(args: argparse.Namespace) -> tuple[dict, str]:
+    """Settings keywords saying how the server's MLS credential is judged, and how that
+    reads in the summary line (the same options as the extension mode's client)."""
+    anchors = getattr(args, "trust_anchor", None)
+    name = getattr(args, "server_name", None)
+    if anchors:
+        if not name:
+            raise SystemExit("--trust-anchor needs --server-name (the name the server's "
+                             "x509 MLS credential must carry)")
+        from cryptography import x509
+        with open(anchors, "rb") as f:
+            certs = x509.load_pem_x509_certificates(f.read())
+        return ({"trust_anchors": certs, "server_name": name},
+                f"x509 chain verified for {name!r}")
+    expected = getattr(args, "expect_identity", None)
+    if expected:
+        return {"expected_identity": expected.encode()}, "identity as expected"
+    if getattr(args, "accept_any_identity", False):
+        from ..mls.auth import AcceptAnyCredential
+        return {"auth_policy": AcceptAnyCredential()}, "NOT verified (--accept-any-identity)"
+    raise SystemExit("say how to authenticate the server's MLS credential: --expect-identity "
+                     "NAME, --trust-anchor FILE with --server-name, or --accept-any-identity")
+
+
 def make_client_settings(args: argparse.Namespace) -> tuple[MLSTLSClientSettings, str]:
     """Client settings and how the server credential is checked, from parsed options."""
-    from ..cli import client_policy
-    ns = argparse.Namespace(**vars(args))
-    for name in ("trust_anchor", "expect_identity", "server_name"):
-        if not hasattr(ns, name):
-            setattr(ns, name, None)
-    suites, cred, key = _identity(ns, "client")
-    policy, how = client_policy(ns)
+    suites, cred, key = _identity(args, "client")
+    auth, how = client_authentication(args)
     session_key = getattr(args, "session_key", None)
     settings = MLSTLSClientSettings(
-        suites=suites, credential=cred, signature_key=key, auth_policy=policy,
-        store=_store(args), timeout=getattr(args, "timeout", 30.0),
+        suites=suites, credential=cred, signature_key=key, store=_store(args),
+        timeout=getattr(args, "timeout", 30.0),
         session_key=session_key.encode() if session_key else None,
         resume=bool(getattr(args, "resume", False)),
-        initial_update=not getattr(args, "no_initial_update", False))
+        initial_update=not getattr(args, "no_initial_update", False), **auth)
     return settings.validate(), how
 
 
@@ -505,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--trust-anchor", help="PEM CA certificates for an x509 server")
             q.add_argument("--server-name", help="name checked in an x509 server credential")
             q.add_argument("--expect-identity", help="accept only this basic server identity")
+            q.add_argument("--accept-any-identity", action="store_true",
+                           help="accept any server identity (no authentication)")
             q.add_argument("--timeout", type=float, default=30.0, help="handshake timeout")
             q.add_argument("--linger", type=float, default=2.0,
                            help="seconds to wait for replies after stdin ends")

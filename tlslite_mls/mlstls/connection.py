@@ -289,6 +289,12 @@ class MLSTLSChannel:
     # ------------------------------------------------------------------------------
     def _process(self, ctype: int, data: bytes) -> bytes:
         """Handle one record; return its application data (b"" if none)."""
+        if ctype != ContentType.handshake and self._reassembler.pending:
+            # RFC 8446 section 5.1: handshake messages are not interleaved with other
+            # record types.
+            raise ProtocolViolation(AlertDescription.unexpected_message,
+                                    f"{ContentType.toStr(ctype)} record inside a fragmented "
+                                    "handshake message")
         if ctype == ContentType.application_data:
             if self._records.read_epoch is None:
                 raise ProtocolViolation(AlertDescription.unexpected_message,

@@ -60,8 +60,8 @@ class _CheckedRecordSocket(RecordSocket):
         except TLSAbruptCloseError:
             if self._received:
                 raise ProtocolViolation(AlertDescription.decode_error,
-                                        f"truncated record: the stream ended after "
-                                        f"{self._received} bytes of it") from None
+                                        "truncated record: the stream ended inside a "
+                                        "record") from None
             raise PeerClosedAbruptly("the peer closed the connection without close_notify") \
                 from None
 
@@ -81,6 +81,15 @@ class _MLSTLSRecordLayer(RecordLayer):
     def __init__(self, sock: Any) -> None:
         RecordLayer.__init__(self, sock)
         self._recordSocket = _CheckedRecordSocket(sock)
+
+    def _decryptAndUnseal(self, header: Any, buf: bytearray) -> bytearray:  # noqa: N802
+        # tlslite-ng checks the tag length before the outer type, so a short plaintext
+        # record after the keys would be bad_record_mac; RFC 8446 section 5.2 makes a
+        # protected record of another type unexpected_message whatever its length.
+        if header.type != ContentType.application_data:
+            raise TLSUnexpectedMessage(
+                f"Invalid ContentType for encrypted record: {ContentType.toStr(header.type)}")
+        return RecordLayer._decryptAndUnseal(self, header, buf)
 
 
 def _no_delay(sock: Any) -> None:

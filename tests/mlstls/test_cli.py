@@ -1,0 +1,59 @@
+"""The MLS-TLS command line: server and client processes, the demo, the benchmark."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+from mlstls_util import CLI, PY, REPO, ServerProcess, env
+from tlslite_mls.mlstls.cli import bench_mls_tls, demo_mls_tls
+
+
+def _client(port: int, data: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, "-m", CLI, "client", "--linger", "0.5", *args,
+                           f"127.0.0.1:{port}"], input=data, capture_output=True, text=True,
+                          timeout=60, env=env(), cwd=str(REPO))
+
+
+def test_server_and_client_processes():
+    server = ServerProcess("--count", "3", "--identity", "srv", "--update-every", "2")
+    try:
+        lines = "".join(f"line {i}\n" for i in range(30))
+        r = _client(server.port, lines, "--expect-identity", "srv", "--update-every", "3")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == lines
+        summary = r.stderr.strip().splitlines()
+        assert len(summary) == 1, r.stderr
+        assert summary[0].startswith("MLS-TLS (new session), MLS suite 0x0003 ")
+        assert "epoch 1" in summary[0] and "peer identity 'srv'" in summary[0]
+        assert "server credential identity as expected" in summary[0]
+        assert "server: closed after" in server.line_matching(r"closed after|failed")
+
+        r = _client(server.port, "x\n", "--suite", "7", "--expect-identity", "srv")
+        assert r.returncode == 1 and "handshake failed" in r.stderr
+        assert "handshake_failure" in r.stderr  # the server offers 3 and 1 (Ed25519 key)
+        r = _client(server.port, "x\n", "--expect-identity", "other")
+        assert r.returncode == 1 and "access_denied" in r.stderr
+    finally:
+        server.stop()
+
+
+def test_unsupported_suite_is_a_configuration_error():
+    r = subprocess.run([PY, "-m", CLI, "server", "--suite", "4", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=60, env=env(), cwd=str(REPO))
+    assert r.returncode != 0 and "cannot be used in MLS-TLS mode" in r.stderr
+
+
+def test_demo():
+    out = io.StringIO()
+    assert demo_mls_tls(out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "MLS-TLS demo OK" in text and "(equal)" in text
+    assert "TLS_CHACHA20_POLY1305_SHA256" in text and "resumed" in text
+
+
+def test_bench():
+    result = bench_mls_tls(3)
+    assert result["mode"] == "mls-tls" and result["handshakes"] == 3
+    assert result["handshakes_per_s"] > 0 and result["epoch_changes_per_s"] > 0
+    assert result["final_epoch"] == 4
