@@ -46,7 +46,7 @@ from .errors import (MLSTLSClosedError, MLSTLSError, MLSTLSLocalAlert, MLSTLSRem
                      ProtocolViolation, alert_for, describe)
 from .framing import HandshakeReassembler
 from .keys import traffic_exports, traffic_secrets
-from .records import PeerClosedAbruptly, RecordChannel
+from .records import RecordChannel
 from .settings import MLSTLSClientSettings, MLSTLSServerSettings, MLSTLSSettings
 from .suites import RecordSuite, UnsupportedSuiteError, record_suite
 
