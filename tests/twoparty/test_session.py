@@ -448,3 +448,13 @@ def test_close_wipes():
     g, p = client._group, client._pending.group
     client.close()
     assert g.retired and p.retired
+
+
+def test_load_refuses_a_group_of_the_other_mode():
+    import dataclasses
+    from tlslite_mls.codepoints import TLS_BINDING_MLS_TLS
+    client, _, cstore, _ = _persisted_pair()
+    other_mode = dataclasses.replace(client._config, binding_protocol=TLS_BINDING_MLS_TLS)
+    with pytest.raises(E.BindingError):
+        TwoPartySession.load(other_mode, client.persisted_key, cstore)
+    assert TwoPartySession.load(client._config, client.persisted_key, cstore).epoch == client.epoch

@@ -45,7 +45,7 @@ from ..mls.group import Group, StagedCommit
 from ..mls.messages import MLSMessage
 from ..store import ABSENT
 from .config import MLSHandshakeConfig
-from .errors import (IllegalParameter, InvalidCommit, MessageDecodeError, UnexpectedMessage,
+from .errors import (BindingError, IllegalParameter, InvalidCommit, MessageDecodeError, UnexpectedMessage,
                      UpdateInFlight, WrongEpoch, as_engine_error)
 from .events import Event, KeyMaterial, Send, SwitchReceivingKeys, SwitchSendingKeys
 from .messages import Kind, TwoPartyMLSMessage
@@ -460,6 +460,11 @@ class TwoPartySession:
                 pending = _Pending(prec.commit, next_group)
         except MLSError as e:
             raise as_engine_error(e) from e
+        # A group made for the other mode (another tls_binding) in a shared store
+        # must not be resumed here: the binding keeps the two modes apart.
+        from .handshake import _has_binding
+        if not _has_binding(group.extensions, config):
+            raise BindingError("the stored group was made for another tls_binding")
         session = cls(group, role, config, state=State.LOADED, pending=pending,
                       last_peer_commit=rec.last_peer_commit, key_epochs=None)
         session._store, session._key, session._revision = store, bytes(key), record.revision
