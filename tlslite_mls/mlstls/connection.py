@@ -398,11 +398,9 @@ class MLSTLSChannel:
 
     @staticmethod
     def _declined_alert(exc: Declined) -> int:
-        # MLS-TLS has no classic TLS to fall back to, so a decline ends the connection.
-        # PROFILE.md section 4: a refused credential is access_denied.
-        if exc.reason.startswith("client credential refused"):
-            return AlertDescription.access_denied
-        return AlertDescription.handshake_failure
+        # MLS-TLS has no classic TLS to fall back to, so a decline ends the connection
+        # with the alert the engine names for it.
+        return getattr(AlertDescription, exc.alert)
 
     def _fail(self, description: int, reason: str, cause: BaseException) -> None:
         try:

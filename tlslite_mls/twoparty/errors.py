@@ -44,9 +44,13 @@ class Declined(Exception):
     The server leaves the extension out and falls back to classic TLS 1.3.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, alert: str = "handshake_failure") -> None:
         super().__init__(reason)
         self.reason = reason
+        # The alert for a peer that required MLS: a refused credential is
+        # access_denied (bad_certificate for an x509 chain), anything else
+        # handshake_failure (PROFILE.md section 4).
+        self.alert = alert
 
 
 class TwoPartyError(_core.MLSError):

@@ -215,7 +215,9 @@ class ResponderHandshake:
             _auth.authenticate(policy, leaf.credential,
                                _auth.CredentialContext(cs, leaf.signature_key, "client"))
         except CredentialError as e:
-            raise Declined(f"client credential refused: {e}") from None
+            raise Declined(f"client credential refused: {e}",
+                           "bad_certificate" if isinstance(e, _auth.CertificateError)
+                           else "access_denied") from None
         # Single use (PROFILE.md section 2): the ref stays claimed while the KeyPackage
         # could still be accepted, clock skew included.
         store = config.the_store()
