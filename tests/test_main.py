@@ -15,9 +15,34 @@ def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def test_demo_runs_and_exporters_agree():
+    """The TLS demo on the real engine, then the MLS core part."""
     p = run("demo")
     assert p.returncode == 0, p.stderr
-    assert "MISMATCH" not in p.stdout and "epoch" in p.stdout
+    out = p.stdout
+    assert "MLS negotiated     True" in out and "demo OK" in out
+    assert "MLS epoch          client 1, server 1" in out
+    assert "(equal)" in out and "identity as expected" in out and "TLS_AES" in out
+    assert out.index("Part 1") < out.index("Part 2") < out.index("MLS core demo")
+    assert "MISMATCH" not in out
+
+
+def test_demo_core_only():
+    p = run("demo", "--core")
+    assert p.returncode == 0, p.stderr
+    assert "MLS core demo" in p.stdout and "Part 1" not in p.stdout
+    assert "MISMATCH" not in p.stdout
+
+
+def test_bench_handshake_json_smoke():
+    """The handshake benchmark runs end to end with tiny numbers (not a speed check)."""
+    p = run("bench", "handshake", "-n", "2", "--runs", "1", "--ssl-factor", "1", "--json",
+            timeout=120)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    assert set(result["median_hs_per_s"]) == {"tlslite_mls", "tlslite-ng", "ssl"}
+    assert all(v > 0 for v in result["median_hs_per_s"].values())
+    assert set(result["ratios"]) == {"tlslite_mls/tlslite-ng", "ssl/tlslite_mls"}
+    assert "bench server" not in p.stderr  # no handshake failed on the server side
 
 
 def test_bench_mls_json_has_every_implementation():

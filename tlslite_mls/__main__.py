@@ -10,7 +10,7 @@ commands:
   demo      run an MLS-in-TLS connection on this machine and explain it
   server    echo server (TLS 1.3 with the MLS handshake extension)
   client    send standard input to a server, print what comes back
-  bench     benchmarks: bench mls
+  bench     benchmarks: bench mls, bench handshake
 """
 
 

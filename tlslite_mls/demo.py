@@ -58,5 +58,26 @@ def mls_demo(out: TextIO = sys.stdout, suite: int = 1, epochs: int = 4) -> None:
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    mls_demo()
-    return 0
+    """The TLS connection first (what the package is for), then the MLS core under it.
+
+    ``--core`` shows only the MLS core part; ``--keylog FILE`` writes the TLS part's
+    NSS key log.
+    """
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m tlslite_mls demo",
+                                description="TLS 1.3 keyed by MLS on 127.0.0.1, explained; "
+                                            "then the MLS group underneath.")
+    p.add_argument("--core", action="store_true", help="only the MLS core part")
+    p.add_argument("--keylog", help="NSS key log file for the TLS part (default $SSLKEYLOGFILE)")
+    args = p.parse_args(list(argv))
+    out = sys.stdout
+    rc = 0
+    if not args.core:
+        from .cli import cmd_demo
+        print("Part 1: a TLS 1.3 connection whose handshake is an MLS group (extension mode)",
+              file=out)
+        rc = cmd_demo(args, out)
+        print(file=out)
+        print("Part 2: the MLS core on its own: the same two roles, more epochs", file=out)
+    mls_demo(out)
+    return rc

@@ -7,6 +7,7 @@ from typing import Sequence
 
 BENCHMARKS = {
     "mls": "tlslite_mls.bench.mls_cycle",
+    "handshake": "tlslite_mls.bench.handshake",
 }
 
 

@@ -33,7 +33,7 @@ import inspect
 from typing import Any, Iterator, Optional
 
 from tlslite.constants import AlertDescription, ExtensionType, HandshakeType
-from tlslite.errors import TLSLocalAlert
+from tlslite.errors import TLSInternalError, TLSLocalAlert
 from tlslite.extensions import (PreSharedKeyExtension, PskIdentity, ServerKeyShareExtension,
                                 SrvPreSharedKeyExtension, KeyShareEntry)
 from tlslite.handshakehelpers import HandshakeHelpers
@@ -45,6 +45,7 @@ from . import engine as _engine
 from . import keylog as _keylog
 from .errors import MLSNegotiationError, alert_for, describe
 from .extension import MLSBodyTooLarge, MLSHandshakeExtension, find_all, register_extension
+from .accel import OpenSSLRecordLayer, get_kex
 from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
 
 from tlslite.constants import TLS_1_3_HRR
@@ -86,6 +87,42 @@ class _FixedSecret:
         return getattr(self._real, name)
 
 
+class _NoCertificateSignature:
+    """The server's TLS key while MLS replaces the certificate messages (ship path).
+
+    tlslite-ng signs (and re-verifies) a CertificateVerify whenever no PSK was
+    selected; with MLS negotiated and no certificate messages that message is dropped
+    before it is hashed or sent, so the two ECDSA/RSA operations would be thrown
+    away. This stand-in skips them, and refuses to sign anything unless the
+    ServerHello with the Welcome has gone out, so no unsigned CertificateVerify
+    could ever be sent.
+    """
+
+    def __init__(self, key: Any, conn: "MLSTLSConnection") -> None:
+        self._key = key
+        self._conn = conn
+
+    def _check(self) -> None:
+        if not self._conn._mls_sh_sent or self._conn._mls_cfg.send_certificates:
+            raise TLSInternalError("certificate signature requested while MLS "
+                                   "replaces the certificate messages")
+
+    def sign(self, *args: Any, **kwargs: Any) -> bytearray:
+        self._check()
+        return bytearray(1)
+
+    hashAndSign = sign  # noqa: N815 - tlslite-ng's name
+
+    def verify(self, *args: Any, **kwargs: Any) -> bool:
+        self._check()
+        return True
+
+    hashAndVerify = verify  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._key, name)
+
+
 class MLSTLSConnection(TLSConnection):
     """A TLSConnection that can negotiate ``tls_using_mls_handshake``.
 
@@ -101,6 +138,8 @@ class MLSTLSConnection(TLSConnection):
     def __init__(self, sock: Any, mls_settings: Optional[MLSSettings] = None,
                  keylog: Optional[str] = None) -> None:
         TLSConnection.__init__(self, sock)
+        # Record protection by OpenSSL (accel.py); the buffered socket stays tlslite-ng's.
+        self._recordLayer = OpenSSLRecordLayer(self.sock)
         self.mls_settings = mls_settings
         self.keylog = keylog
         self.mls_session: Any = None
@@ -249,16 +288,28 @@ class MLSTLSConnection(TLSConnection):
                 raise alert from cause
             raise
 
+    @staticmethod
+    def _getKEX(group: int, version: Any) -> Any:  # noqa: N802
+        """tlslite-ng's key exchange objects, with x25519 computed by OpenSSL.
+
+        Every MLS ClientHello carries one x25519 share for classic fallback; in
+        pure Python it would cost more than the rest of our ClientHello.
+        """
+        return get_kex(TLSConnection._getKEX, group, version)
+
     def _mls_install_secret(self, secret: bytes) -> None:
-        real_kex = TLSConnection._getKEX
         cls = type(self)
-        self._getKEX = lambda group, version: _FixedSecret(real_kex(group, version), secret)
+        self._getKEX = lambda group, version: _FixedSecret(cls._getKEX(group, version), secret)
         self._KEMEncaps = lambda group, public: (bytearray(secret),
                                                  cls._KEMEncaps(group, public)[1])
+        if not self._client:
+            # The server's key share is taken out of the ServerHello: don't make one.
+            self._genKeyShareEntry = lambda group, version: \
+                KeyShareEntry().create(group, bytearray(1), None)
 
     def _mls_uninstall_secret(self) -> None:
-        self.__dict__.pop("_getKEX", None)
-        self.__dict__.pop("_KEMEncaps", None)
+        for name in ("_getKEX", "_KEMEncaps", "_genKeyShareEntry"):
+            self.__dict__.pop(name, None)
 
     # ------------------------------------------------------------------
     # sending
@@ -515,6 +566,8 @@ class MLSTLSConnection(TLSConnection):
                 yield result
             if self._mls_sh_ext is not None and not cfg.send_certificates:
                 bound.arguments["reqCert"] = False
+                bound.arguments["privateKey"] = _NoCertificateSignature(
+                    bound.arguments["privateKey"], self)
         try:
             for result in TLSConnection._serverTLS13Handshake(*bound.args, **bound.kwargs):
                 if result in _FINISHED:

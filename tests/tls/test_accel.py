@@ -1,0 +1,72 @@
+"""accel.py: OpenSSL-backed x25519 and record AEADs give tlslite-ng's exact results."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from tlslite.constants import CipherSuite, GroupName
+from tlslite.errors import TLSIllegalParameterException, TLSInternalError
+from tlslite.keyexchange import ECDHKeyExchange
+from tlslite.recordlayer import RecordLayer
+from tlslite.utils.cipherfactory import createAESGCM, createCHACHA20
+
+from tlslite_mls.tls.accel import OpenSSLAEAD, OpenSSLRecordLayer, OpenSSLX25519, get_kex
+from tlslite_mls.tls.connection import MLSTLSConnection, _NoCertificateSignature
+
+
+def test_x25519_matches_tlslite():
+    ours, theirs = OpenSSLX25519(GroupName.x25519, (3, 4)), ECDHKeyExchange(GroupName.x25519,
+                                                                            (3, 4))
+    for _ in range(10):
+        a, b = ours.get_random_private_key(), theirs.get_random_private_key()
+        assert ours.calc_public_value(a) == theirs.calc_public_value(a)
+        assert ours.calc_shared_key(a, theirs.calc_public_value(b)) == \
+            theirs.calc_shared_key(b, ours.calc_public_value(a))
+    for bad in (bytearray(32), bytearray(31)):  # all-zero result, wrong size
+        with pytest.raises(TLSIllegalParameterException):
+            ours.calc_shared_key(a, bad)
+    assert isinstance(get_kex(ECDHKeyExchange, GroupName.secp256r1, (3, 4)), ECDHKeyExchange)
+    assert not isinstance(get_kex(ECDHKeyExchange, GroupName.secp256r1, (3, 4)), OpenSSLX25519)
+
+
+@pytest.mark.parametrize("name,factory,size", [("aes128gcm", createAESGCM, 16),
+                                               ("aes256gcm", createAESGCM, 32),
+                                               ("chacha20-poly1305", createCHACHA20, 32)])
+def test_aead_matches_tlslite(name, factory, size):
+    key = bytearray(os.urandom(size))
+    ours, theirs = OpenSSLAEAD(name, key), factory(key, ["python"])
+    assert (ours.name, ours.isAEAD, ours.tagLength, ours.nonceLength) == \
+        (theirs.name, theirs.isAEAD, theirs.tagLength, theirs.nonceLength)
+    for n in (0, 1, 300):
+        nonce, data, aad = bytearray(os.urandom(12)), bytearray(os.urandom(n)), bytearray(b"ad")
+        sealed = ours.seal(nonce, data, aad)
+        assert sealed == theirs.seal(nonce, data, aad)
+        assert ours.open(nonce, sealed, aad) == data
+        sealed[-1] ^= 1
+        assert ours.open(nonce, sealed, aad) is None and theirs.open(nonce, sealed, aad) is None
+    assert ours.open(nonce, bytearray(15), aad) is None
+    assert "key" not in repr(ours)
+
+
+def test_record_layer_factories():
+    for suite, name in ((CipherSuite.TLS_AES_128_GCM_SHA256, "aes128gcm"),
+                        (CipherSuite.TLS_AES_256_GCM_SHA384, "aes256gcm"),
+                        (CipherSuite.TLS_CHACHA20_POLY1305_SHA256, "chacha20-poly1305")):
+        ours, theirs = OpenSSLRecordLayer._getCipherSettings(suite), \
+            RecordLayer._getCipherSettings(suite)
+        assert ours[:2] == theirs[:2]
+        ctx = ours[2](bytearray(ours[0]), None)
+        assert isinstance(ctx, OpenSSLAEAD) and ctx.name == name
+    cbc = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
+    assert OpenSSLRecordLayer._getCipherSettings(cbc) == RecordLayer._getCipherSettings(cbc)
+
+
+def test_no_certificate_signature_only_when_mls_replaces_certificates():
+    conn = MLSTLSConnection(None)
+    conn._mls_cfg = type("Cfg", (), {"send_certificates": False})()
+    key = _NoCertificateSignature(object(), conn)
+    with pytest.raises(TLSInternalError):  # the Welcome is not out yet
+        key.sign(b"x")
+    conn._mls_sh_sent = True
+    assert key.hashAndSign(b"x") and key.verify(b"s", b"x")

@@ -1,0 +1,296 @@
+"""Full TLS 1.3 handshakes per second: our MLS handshake against two classic baselines.
+
+Three implementations, in one run and on the same machine:
+
+* ``tlslite_mls``: our client and server, MLS suite 0x0001 negotiated, no TLS
+  certificate messages (the MLS credentials authenticate; the client checks the
+  server's expected identity);
+* ``tlslite-ng``: tlslite-ng's own TLS 1.3 handshake without the plugin: x25519,
+  ECDSA P-256 server certificate;
+* ``ssl``: Python's ``ssl`` (OpenSSL) on both sides, TLS 1.3, the same certificate.
+
+Method: the server runs in a separate (forked) process and serves one connection at
+a time; the client makes a new TCP connection on 127.0.0.1 per handshake and reads
+one byte the server writes after its handshake, so a handshake counts only once the
+server has checked the client's Finished. Each implementation does one untimed
+warm-up run, then ``runs`` timed runs; the figure is the median of the runs'
+handshakes per second. tlslite-ng's record protection is pure Python, so both
+tlslite figures use TLS_AES_128_GCM_SHA256; ``ssl`` uses OpenSSL's default suite.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import socket
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Optional, Sequence
+
+IMPLEMENTATIONS = ("tlslite_mls", "tlslite-ng", "ssl")
+SERVER_IDENTITY = b"bench-server"
+
+
+# ----------------------------------------------------------------------------
+# credentials shared by the servers
+# ----------------------------------------------------------------------------
+class _Material:
+    """An ECDSA P-256 certificate (PEM files for ssl) and the MLS server identity."""
+
+    def __init__(self) -> None:
+        from ..mls.credentials import Credential
+        from ..mls.crypto import get_cipher_suite
+        self.dir = tempfile.mkdtemp(prefix="tlslite-mls-bench-")
+        self.cert_pem, self.key_pem = _self_signed_p256()
+        self.cert_path = os.path.join(self.dir, "cert.pem")
+        self.key_path = os.path.join(self.dir, "key.pem")
+        with open(self.cert_path, "w") as f:
+            f.write(self.cert_pem)
+        with open(os.open(self.key_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(self.key_pem)
+        self.mls_credential = Credential.basic(SERVER_IDENTITY)
+        self.mls_key, _ = get_cipher_suite(1).generate_signature_key_pair()
+
+    def cleanup(self) -> None:
+        for path in (self.cert_path, self.key_path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+def _self_signed_p256() -> tuple[str, str]:
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+def _tlslite_settings() -> Any:
+    from tlslite import HandshakeSettings
+    s = HandshakeSettings()
+    s.minVersion = s.maxVersion = (3, 4)
+    s.keyShares = ["x25519"]
+    s.eccCurves = ["x25519", "secp256r1"]
+    s.cipherNames = ["aes128gcm"]
+    return s
+
+
+# ----------------------------------------------------------------------------
+# one handshake per side and implementation
+# ----------------------------------------------------------------------------
+def _server_handshake(impl: str, mat: _Material) -> Callable[[socket.socket], None]:
+    if impl == "ssl":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_cert_chain(mat.cert_path, mat.key_path)
+        ctx.num_tickets = 0
+
+        def serve_ssl(sock: socket.socket) -> None:
+            with ctx.wrap_socket(sock, server_side=True) as conn:
+                conn.sendall(b"!")
+        return serve_ssl
+
+    from tlslite import TLSConnection, X509CertChain, parsePEMKey
+
+    from ..tls import MLSServerSettings, MLSTLSConnection
+    chain = X509CertChain()
+    chain.parsePemList(mat.cert_pem)
+    key = parsePEMKey(mat.key_pem, private=True)
+    settings = _tlslite_settings()
+    mls = MLSServerSettings(mode="required", suites=[1], credential=mat.mls_credential,
+                            signature_key=mat.mls_key).validate() \
+        if impl == "tlslite_mls" else None
+
+    def serve_tlslite(sock: socket.socket) -> None:
+        conn = MLSTLSConnection(sock, mls_settings=mls) if mls is not None \
+            else TLSConnection(sock)
+        conn.handshakeServer(certChain=chain, privateKey=key, settings=settings)
+        conn.write(b"!")
+        conn.sock.close()
+    return serve_tlslite
+
+
+def _client_handshake(impl: str) -> Callable[[socket.socket], None]:
+    if impl == "ssl":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # tlslite-ng does not verify either
+
+        def connect_ssl(sock: socket.socket) -> None:
+            with ctx.wrap_socket(sock) as conn:
+                if conn.recv(1) != b"!":
+                    raise RuntimeError("ssl: no byte after the handshake")
+        return connect_ssl
+
+    from tlslite import TLSConnection
+
+    from ..tls import MLSClientSettings, MLSTLSConnection
+    settings = _tlslite_settings()
+    mls = MLSClientSettings(mode="required", suites=[1], expected_identity=SERVER_IDENTITY) \
+        if impl == "tlslite_mls" else None
+
+    def connect_tlslite(sock: socket.socket) -> None:
+        conn = MLSTLSConnection(sock, mls_settings=mls) if mls is not None \
+            else TLSConnection(sock)
+        conn.handshakeClientCert(settings=settings)
+        if bytes(conn.read(max=1)) != b"!":
+            raise RuntimeError(f"{impl}: no byte after the handshake")
+        if mls is not None and not conn.mls_negotiated:
+            raise RuntimeError("tlslite_mls: MLS was not negotiated")
+        conn.sock.close()
+    return connect_tlslite
+
+
+def _serve_forever(impl: str, mat: _Material, listener: socket.socket, cpu: Any) -> None:
+    """Serve until terminated; ``cpu`` (a shared double) always holds our CPU seconds."""
+    serve = _server_handshake(impl, mat)
+    while True:
+        sock, _ = listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            serve(sock)
+        except Exception as exc:  # noqa: BLE001 - the client reports the failure
+            print(f"bench server ({impl}): {type(exc).__name__}: {exc}", file=sys.stderr)
+        finally:
+            sock.close()
+            cpu.value = time.process_time()
+
+
+# ----------------------------------------------------------------------------
+# timing
+# ----------------------------------------------------------------------------
+def measure(impl: str, n: int, runs: int, mat: _Material) -> tuple[list[float], list[float]]:
+    """(handshakes per second, CPU ms per handshake of client + server) of ``runs``
+    timed runs of ``n`` handshakes each.
+
+    CPU time does not count waiting, so it moves less than the rate when other work
+    shares the machine.
+    """
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    port = listener.getsockname()[1]
+    ctx = multiprocessing.get_context("fork")
+    server_cpu = ctx.Value("d", 0.0)
+    server = ctx.Process(target=_serve_forever, args=(impl, mat, listener, server_cpu),
+                         daemon=True)
+    server.start()
+    listener.close()
+    connect = _client_handshake(impl)
+    rates, cpu_ms = [], []
+    try:
+        for r in range(runs + 1):  # run 0 warms up
+            start, cpu0, scpu0 = time.perf_counter(), time.process_time(), server_cpu.value
+            for _ in range(n):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                try:
+                    connect(sock)
+                finally:
+                    sock.close()
+            wall = time.perf_counter() - start
+            cpu = time.process_time() - cpu0
+            time.sleep(0.01)  # let the server note the CPU of its last connection
+            cpu += server_cpu.value - scpu0
+            if r:
+                rates.append(n / wall)
+                cpu_ms.append(cpu / n * 1000)
+    finally:
+        server.terminate()
+        server.join(5)
+    return rates, cpu_ms
+
+
+def run(n: int = 30, runs: int = 5, ssl_factor: int = 10,
+        implementations: Sequence[str] = IMPLEMENTATIONS) -> dict:
+    """Medians and ratios; ``ssl`` does ``ssl_factor`` times more handshakes per run."""
+    mat = _Material()
+    samples, cpu = {}, {}
+    try:
+        for impl in implementations:
+            samples[impl], cpu[impl] = measure(
+                impl, n * (ssl_factor if impl == "ssl" else 1), runs, mat)
+    finally:
+        mat.cleanup()
+    medians = {impl: statistics.median(v) for impl, v in samples.items()}
+    ratios: dict[str, float] = {}
+    if "tlslite_mls" in medians and "tlslite-ng" in medians:
+        ratios["tlslite_mls/tlslite-ng"] = medians["tlslite_mls"] / medians["tlslite-ng"]
+    if "tlslite_mls" in medians and "ssl" in medians:
+        ratios["ssl/tlslite_mls"] = medians["ssl"] / medians["tlslite_mls"]
+    return {"median_hs_per_s": medians, "ratios": ratios,
+            "median_cpu_ms_per_hs": {impl: statistics.median(v) for impl, v in cpu.items()},
+            "runs_hs_per_s": samples, "handshakes_per_run":
+                {impl: n * (ssl_factor if impl == "ssl" else 1) for impl in samples},
+            "runs": runs, "mls_suite": "0x0001",
+            "tls_cipher_suite": {"tlslite_mls": "TLS_AES_128_GCM_SHA256",
+                                 "tlslite-ng": "TLS_AES_128_GCM_SHA256",
+                                 "ssl": "OpenSSL default"},
+            "cpu_count": os.cpu_count()}
+
+
+def report(result: dict, out: Any = sys.stdout) -> None:
+    med = result["median_hs_per_s"]
+    print(f"full TLS 1.3 handshakes per second, new TCP connection each, 127.0.0.1, "
+          f"server in another process; median of {result['runs']} runs", file=out)
+    for impl, value in med.items():
+        spread = result["runs_hs_per_s"][impl]
+        print(f"  {impl:12s} {value:8.1f} /s   (runs {min(spread):.1f}-{max(spread):.1f}, "
+              f"{result['handshakes_per_run'][impl]} handshakes each; CPU client+server "
+              f"{result['median_cpu_ms_per_hs'][impl]:.2f} ms per handshake)", file=out)
+    for name, value in result["ratios"].items():
+        print(f"  {name:24s} {value:6.2f}x", file=out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m tlslite_mls bench handshake",
+                                description="Full TLS 1.3 handshakes per second: "
+                                            "MLS handshake, tlslite-ng, Python ssl.")
+    p.add_argument("-n", "--handshakes", type=int, default=30,
+                   help="handshakes per timed run for the tlslite ones (default 30)")
+    p.add_argument("--runs", type=int, default=5, help="timed runs (default 5)")
+    p.add_argument("--ssl-factor", type=int, default=10,
+                   help="ssl does this many times more handshakes per run (default 10)")
+    p.add_argument("--only", default=",".join(IMPLEMENTATIONS),
+                   help="comma-separated subset of " + ",".join(IMPLEMENTATIONS))
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(list(argv) if argv is not None else None)
+    impls = [x for x in args.only.split(",") if x]
+    if args.handshakes < 1 or args.runs < 1 or args.ssl_factor < 1:
+        p.error("-n, --runs and --ssl-factor must be at least 1")
+    unknown = set(impls) - set(IMPLEMENTATIONS)
+    if unknown or not impls:
+        p.error(f"--only: unknown {sorted(unknown)}")
+    result = run(args.handshakes, args.runs, args.ssl_factor, impls)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        report(result)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""tlslite-ng's x25519 and record AEADs computed by OpenSSL (through ``cryptography``).
+
+tlslite-ng computes x25519, AES-GCM and ChaCha20-Poly1305 in pure Python: about 1 ms
+per x25519 operation, and for AES-GCM a key schedule plus GHASH tables for every
+traffic key (four per side per handshake) and ~0.5 MB/s of record protection. An
+MLS handshake spends more time there than in MLS, so ``MLSTLSConnection`` swaps in
+these drop-in replacements. They keep tlslite-ng's interfaces, inputs, outputs and
+errors exactly, so nothing else in tlslite-ng notices:
+
+* :class:`OpenSSLX25519` is an ``ECDHKeyExchange`` for the x25519 group (the MLS
+  client's fallback share, and classic TLS 1.3 on fallback);
+* :class:`OpenSSLAEAD` has the AEAD object interface of ``tlslite.utils.aesgcm`` and
+  ``chacha20_poly1305`` (``seal``/``open``, ``open`` returns None on a bad tag);
+* :class:`OpenSSLRecordLayer` is a ``RecordLayer`` whose cipher settings hand out
+  those objects for the AES-GCM and ChaCha20-Poly1305 suites (TLS 1.3 and 1.2),
+  and tlslite-ng's own for everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from tlslite.constants import CipherSuite, GroupName
+from tlslite.errors import TLSIllegalParameterException
+from tlslite.keyexchange import ECDHKeyExchange
+from tlslite.recordlayer import RecordLayer
+
+_X25519_SIZE = 32
+_TAG = 16
+
+
+class OpenSSLX25519(ECDHKeyExchange):
+    """tlslite-ng's ECDHKeyExchange for x25519: its 32 random private bytes (clamped
+    alike by both implementations), its errors for a wrong-sized share or an
+    all-zero result."""
+
+    def __init__(self, group: int, version: Any) -> None:
+        if group != GroupName.x25519:
+            raise ValueError("OpenSSLX25519 is for the x25519 group only")
+        super().__init__(group, version)
+
+    def calc_public_value(self, private: Any, point_format: str = "uncompressed") -> bytearray:
+        key = X25519PrivateKey.from_private_bytes(bytes(private))
+        return bytearray(key.public_key().public_bytes_raw())
+
+    def calc_shared_key(self, private: Any, peer_share: Any,
+                        valid_point_formats: Any = ("uncompressed",)) -> bytearray:
+        if len(peer_share) != _X25519_SIZE:
+            raise TLSIllegalParameterException("Invalid key share")
+        try:
+            shared = X25519PrivateKey.from_private_bytes(bytes(private)).exchange(
+                X25519PublicKey.from_public_bytes(bytes(peer_share)))
+        except ValueError:  # OpenSSL refuses an all-zero shared secret
+            raise TLSIllegalParameterException("Invalid key share") from None
+        return bytearray(shared)
+
+
+def get_kex(base: Callable[[int, Any], Any], group: int, version: Any) -> Any:
+    """``base(group, version)``, except x25519, which goes to OpenSSL."""
+    if group == GroupName.x25519:
+        return OpenSSLX25519(group, version)
+    return base(group, version)
+
+
+class OpenSSLAEAD:
+    """A tlslite-ng AEAD object (AES-GCM or ChaCha20-Poly1305) backed by OpenSSL."""
+
+    isBlockCipher = False  # noqa: N815 - tlslite-ng's attribute names
+    isAEAD = True  # noqa: N815
+    nonceLength = 12  # noqa: N815
+    tagLength = _TAG  # noqa: N815
+    implementation = "openssl"
+
+    def __init__(self, name: str, key: Any) -> None:
+        self.name = name
+        self.key = key
+        self._aead = ChaCha20Poly1305(bytes(key)) if name == "chacha20-poly1305" \
+            else AESGCM(bytes(key))
+
+    def seal(self, nonce: Any, plaintext: Any, data: Any) -> bytearray:
+        if len(nonce) != 12:
+            raise ValueError("Bad nonce length")
+        return bytearray(self._aead.encrypt(bytes(nonce), bytes(plaintext), bytes(data)))
+
+    def open(self, nonce: Any, ciphertext: Any, data: Any) -> Optional[bytearray]:
+        if len(nonce) != 12:
+            raise ValueError("Bad nonce length")
+        if len(ciphertext) < _TAG:
+            return None
+        try:
+            return bytearray(self._aead.decrypt(bytes(nonce), bytes(ciphertext), bytes(data)))
+        except InvalidTag:
+            return None
+
+    def __repr__(self) -> str:  # no key material
+        return f"OpenSSLAEAD({self.name})"
+
+
+def _aes_gcm(key: Any, implementations: Any = None) -> OpenSSLAEAD:
+    return OpenSSLAEAD("aes128gcm" if len(key) == 16 else "aes256gcm", key)
+
+
+def _chacha20_poly1305(key: Any, implementations: Any = None) -> OpenSSLAEAD:
+    return OpenSSLAEAD("chacha20-poly1305", key)
+
+
+class OpenSSLRecordLayer(RecordLayer):
+    """tlslite-ng's RecordLayer with OpenSSL for the AES-GCM and ChaCha20-Poly1305 suites.
+
+    Only the factory changes: nonces, sequence numbers, padding and key updates stay
+    tlslite-ng's. The draft-00 ChaCha20 suites and every other cipher keep tlslite-ng's
+    own implementations.
+    """
+
+    @staticmethod
+    def _getCipherSettings(cipherSuite: int) -> tuple:  # noqa: N802,N803
+        key_length, iv_length, factory = RecordLayer._getCipherSettings(cipherSuite)
+        if cipherSuite in CipherSuite.aes128GcmSuites or \
+                cipherSuite in CipherSuite.aes256GcmSuites:
+            factory = _aes_gcm
+        elif cipherSuite in CipherSuite.chacha20Suites:
+            factory = _chacha20_poly1305
+        return key_length, iv_length, factory
