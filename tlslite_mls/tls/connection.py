@@ -576,6 +576,17 @@ class MLSTLSConnection(TLSConnection):
         finally:
             self._mls_uninstall_secret()
 
+    def _create_cert_msg(self, peer: str, request_msg: Any, valid_compression_algos: Any,
+                         *args: Any, **kwargs: Any) -> Any:
+        # With MLS in place of the certificate messages the server's Certificate is
+        # dropped before it is hashed or sent: do not spend a compression pass on it.
+        cfg = self._mls_cfg
+        if peer == "server" and self._mls_sh_ext is not None and cfg is not None \
+                and not cfg.send_certificates:
+            valid_compression_algos = []
+        return TLSConnection._create_cert_msg(self, peer, request_msg,
+                                              valid_compression_algos, *args, **kwargs)
+
     def _hook_server_client_hello(self, settings: Any, clientHello: Any,  # noqa: N803
                                   cipherSuite: int, dhe: bool) -> Iterator[Any]:  # noqa: N803
         """Hook patch: the Welcome for the ServerHello and the MLS secret."""

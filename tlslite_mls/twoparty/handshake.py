@@ -37,7 +37,7 @@ from ..mls.errors import CredentialError, DecodeError, MLSError, ProtocolError
 from ..mls.extensions import Extension, RequiredCapabilities, find_extension
 from ..mls.group import Group
 from ..mls.keypackage import (KeyPackage, KeyPackageBundle, create_key_package,
-                              default_capabilities, validate_key_package)
+                              default_capabilities)
 from ..mls.leafnode import LIFETIME_TOLERANCE, check_lifetime
 from ..mls.proposals import Add, Proposal
 from ..mls.welcome import Welcome
@@ -206,24 +206,19 @@ class ResponderHandshake:
             check_lifetime(leaf.lifetime, now, config.max_key_package_lifetime)
         except ProtocolError as e:
             raise Declined(f"KeyPackage lifetime: {e}") from None
-        try:
-            validate_key_package(kp, cipher_suite=suite, now=now, required=_required(config))
-        except MLSError as e:
-            raise as_engine_error(e) from e
-        policy = config.server_policy()
-        try:
-            _auth.authenticate(policy, leaf.credential,
-                               _auth.CredentialContext(cs, leaf.signature_key, "client"))
-        except CredentialError as e:
-            raise Declined(f"client credential refused: {e}",
-                           "bad_certificate" if isinstance(e, _auth.CertificateError)
-                           else "access_denied") from None
+        # The Add commit validates the KeyPackage in full (signatures, capabilities
+        # against the group's required_capabilities, the credential through the
+        # server policy): done once there rather than here and again there.
+        welcome, session = self._build(kp, cs, ident, config.server_policy(),
+                                       client_hello_hash)
         # Single use (PROFILE.md section 2): the ref stays claimed while the KeyPackage
-        # could still be accepted, clock skew included.
+        # could still be accepted, clock skew included. Claimed only once the
+        # KeyPackage proved valid, so garbage cannot fill the cache.
         store = config.the_store()
         if not store.claim_key_package(kp.ref(cs), leaf.lifetime.not_after + LIFETIME_TOLERANCE):
+            session.close()
             raise Declined("KeyPackage already used (replay cache)")
-        return self._build(kp, cs, ident, policy, client_hello_hash)
+        return welcome, session
 
     def _build(self, kp: KeyPackage, cs, ident, policy, client_hello_hash: bytes  # type: ignore[no-untyped-def]
                ) -> tuple[bytes, TwoPartySession]:
@@ -246,6 +241,10 @@ class ResponderHandshake:
                 proposals=[Proposal.of(Add(kp))], path=False,
                 group_info_extensions=[Extension(config.client_hello_hash_extension_type,
                                                  _opaque(bytes(client_hello_hash)))])
+        except CredentialError as e:
+            raise Declined(f"client credential refused: {e}",
+                           "bad_certificate" if isinstance(e, _auth.CertificateError)
+                           else "access_denied") from None
         except MLSError as e:
             raise as_engine_error(e) from e
         finally:
