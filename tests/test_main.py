@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -20,7 +21,8 @@ def test_demo_runs_and_exporters_agree():
     assert p.returncode == 0, p.stderr
     out = p.stdout
     assert "MLS negotiated     True" in out and "demo OK" in out
-    assert "MLS epoch          client 1, server 1" in out
+    epochs = re.search(r"MLS epoch +client (\d+), server (\d+)", out)
+    assert epochs and epochs.group(1) == epochs.group(2)
     assert "(equal)" in out and "identity as expected" in out and "TLS_AES" in out
     assert out.index("Part 1") < out.index("Part 2") < out.index("MLS core demo")
     assert "MISMATCH" not in out
@@ -61,3 +63,33 @@ def test_unknown_command_fails_cleanly():
     assert p.returncode == 2 and "unknown command" in p.stderr
     p = run("bench", "nothing")
     assert p.returncode == 2 and "usage" in p.stderr
+
+
+def test_bench_without_a_name_compares_both_modes():
+    p = run("bench", "-n", "3", "--runs", "1", "--json", timeout=300)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    assert result["extension_mode"]["handshakes_per_s"] > 0
+    assert result["mls_tls"]["handshakes_per_s"] > 0
+    assert result["mls_tls"]["epoch_changes_per_s"] > 0
+
+
+def test_server_and_client_in_mls_tls_mode():
+    """``server --mls-tls`` and ``client --mls-tls`` of the main command line."""
+    server = subprocess.Popen([sys.executable, "-m", "tlslite_mls", "server", "--mls-tls",
+                               "--identity", "srv", "--count", "1", "127.0.0.1:0"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        line = server.stdout.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        port = line.split("listening on 127.0.0.1:")[1].split(",")[0]
+        client = subprocess.run([sys.executable, "-m", "tlslite_mls", "client", "--mls-tls",
+                                 "--expect-identity", "srv", "--linger", "1",
+                                 f"127.0.0.1:{port}"], cwd=ROOT, input="ping over MLS-TLS\n",
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        server.wait(timeout=30)
+    assert client.returncode == 0, client.stderr
+    assert client.stdout == "ping over MLS-TLS\n"
+    assert client.stderr.startswith("MLS-TLS") and "'srv'" in client.stderr

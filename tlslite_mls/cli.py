@@ -433,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PEM CA certificates: clients need an x509 MLS credential chaining to them")
     s.add_argument("--count", type=int, default=0,
                    help="serve this many connections, one at a time, then exit (0: forever)")
+    _mls_tls_options(s, "server")
     s.add_argument("address", type=parse_address, metavar="HOST:PORT")
     c = sub.add_parser("client", help="stdin to the server, replies to stdout")
     _common(c)
@@ -444,14 +445,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=30.0, help="connect/handshake timeout")
     c.add_argument("--linger", type=float, default=2.0,
                    help="seconds to wait for replies after stdin ends")
+    _mls_tls_options(c, "client")
     c.add_argument("address", type=parse_address, metavar="HOST:PORT")
     d = sub.add_parser("demo", help="server and client on 127.0.0.1, with an account")
     d.add_argument("--keylog", help="NSS key log file (default $SSLKEYLOGFILE)")
     return p
 
 
+def _mls_tls_options(p: argparse.ArgumentParser, role: str) -> None:
+    from .mlstls.cli import add_arguments
+    p.add_argument("--mls-tls", action="store_true",
+                   help="MLS-TLS mode on a dedicated port: MLS replaces the TLS handshake "
+                        "(options of the extension mode such as --mls and --cert do not apply)")
+    add_arguments(p, role)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("server", "client") and args.mls_tls:
+        from .mlstls import cli as mls_tls_cli
+        return (mls_tls_cli.cmd_server if args.command == "server"
+                else mls_tls_cli.cmd_client)(args)
     if args.command == "server":
         return cmd_server(args)
     if args.command == "client":

@@ -78,6 +78,11 @@ def main(argv: Sequence[str] = ()) -> int:
               file=out)
         rc = cmd_demo(args, out)
         print(file=out)
-        print("Part 2: the MLS core on its own: the same two roles, more epochs", file=out)
+        print("Part 2: MLS-TLS mode: MLS is the handshake, the TLS 1.3 record layer "
+              "carries the data", file=out)
+        from .mlstls.cli import demo_mls_tls
+        rc = demo_mls_tls(out) or rc
+        print(file=out)
+        print("Part 3: the MLS core on its own: the same two roles, more epochs", file=out)
     mls_demo(out)
     return rc

@@ -1,4 +1,4 @@
-"""``python -m tlslite_mls bench WHAT``: dispatch to one benchmark."""
+"""``python -m tlslite_mls bench [WHAT]``: dispatch to one benchmark."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ from typing import Sequence
 BENCHMARKS = {
     "mls": "tlslite_mls.bench.mls_cycle",
     "handshake": "tlslite_mls.bench.handshake",
+    "modes": "tlslite_mls.bench.modes",
 }
+DEFAULT = "modes"
 
 
 def main(argv: Sequence[str]) -> int:
-    if not argv or argv[0] not in BENCHMARKS:
+    """With no name, the side-by-side summary of both modes."""
+    argv = list(argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, DEFAULT)
+    if argv[0] not in BENCHMARKS:
         print(f"usage: python -m tlslite_mls bench {{{','.join(BENCHMARKS)}}} [options]",
               file=sys.stderr)
         return 2
