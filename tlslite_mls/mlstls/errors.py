@@ -15,7 +15,7 @@ from tlslite.constants import AlertDescription, AlertLevel
 from tlslite.errors import TLSError, TLSLocalAlert, TLSRemoteAlert
 from tlslite.messages import Alert
 
-from ..mls import errors as mls_errors
+from ..twoparty.errors import alert_name as engine_alert_name
 
 __all__ = [
     "MLSTLSError", "MLSTLSLocalAlert", "MLSTLSRemoteAlert", "MLSTLSClosedError",
@@ -77,43 +77,15 @@ class MLSTLSRemoteAlert(TLSRemoteAlert, MLSTLSError):
         return f"peer sent {self.alert_name}"
 
 
-_BY_NAME = {
-    "decode_error": AlertDescription.decode_error,
-    "decrypt_error": AlertDescription.decrypt_error,
-    "illegal_parameter": AlertDescription.illegal_parameter,
-    "unexpected_message": AlertDescription.unexpected_message,
-    "access_denied": AlertDescription.access_denied,
-    "bad_certificate": AlertDescription.bad_certificate,
-    "handshake_failure": AlertDescription.handshake_failure,
-    "internal_error": AlertDescription.internal_error,
-}
-
-
 def alert_for(exc: BaseException) -> int:
     """The alert (PROFILE.md section 4) that ``exc`` ends the connection with.
 
-    Engine errors name their alert; core errors are mapped by type; anything
-    else is ``internal_error``.
+    Our own record-layer violations carry theirs; everything else goes through
+    the engine's mapping, the same one the extension mode uses.
     """
     if isinstance(exc, ProtocolViolation):
         return exc.alert
-    name = getattr(exc, "alert", None)
-    if isinstance(name, str) and name in _BY_NAME:
-        return _BY_NAME[name]
-    from ..mls.auth import CertificateError
-    if isinstance(exc, mls_errors.DecodeError):
-        return AlertDescription.decode_error
-    if isinstance(exc, mls_errors.VerificationError):
-        return AlertDescription.decrypt_error
-    if isinstance(exc, CertificateError):
-        return AlertDescription.bad_certificate
-    if isinstance(exc, mls_errors.CredentialError):
-        return AlertDescription.access_denied
-    if isinstance(exc, mls_errors.StateError):
-        return AlertDescription.unexpected_message
-    if isinstance(exc, (mls_errors.ProtocolError, mls_errors.UnsupportedError)):
-        return AlertDescription.illegal_parameter
-    return AlertDescription.internal_error
+    return getattr(AlertDescription, engine_alert_name(exc), AlertDescription.internal_error)
 
 
 def describe(exc: BaseException, context: Optional[str] = None) -> str:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from tlslite.constants import AlertDescription
 
-from ..mls import errors as mls_errors
-from ..mls.auth import CertificateError
+from ..twoparty.errors import alert_name
 
 
 class MLSNegotiationError(Exception):
@@ -17,26 +16,12 @@ class MLSNegotiationError(Exception):
 
 
 def alert_for(exc: BaseException) -> int:
-    """The AlertDescription for an exception from the MLS core.
+    """The AlertDescription for an exception from the MLS core or the engine.
 
-    Engine errors name their alert in an ``alert`` attribute; that wins.
+    The mapping itself (PROFILE.md section 4) is the engine's
+    :func:`~tlslite_mls.twoparty.errors.alert_name`, shared by both modes.
     """
-    named = getattr(exc, "alert", None)
-    if isinstance(named, str) and isinstance(getattr(AlertDescription, named, None), int):
-        return getattr(AlertDescription, named)
-    if isinstance(exc, mls_errors.DecodeError):
-        return AlertDescription.decode_error
-    if isinstance(exc, mls_errors.VerificationError):
-        return AlertDescription.decrypt_error
-    if isinstance(exc, CertificateError):
-        return AlertDescription.bad_certificate  # x509 chain failed validation
-    if isinstance(exc, mls_errors.CredentialError):
-        return AlertDescription.access_denied
-    if isinstance(exc, mls_errors.StateError):
-        return AlertDescription.unexpected_message
-    if isinstance(exc, (mls_errors.ProtocolError, mls_errors.UnsupportedError)):
-        return AlertDescription.illegal_parameter
-    return AlertDescription.internal_error
+    return getattr(AlertDescription, alert_name(exc), AlertDescription.internal_error)
 
 
 def describe(exc: BaseException) -> str:
