@@ -46,6 +46,7 @@ from . import keylog as _keylog
 from .errors import MLSNegotiationError, alert_for, describe
 from .extension import MLSBodyTooLarge, MLSHandshakeExtension, find_all, register_extension
 from .accel import OpenSSLRecordLayer, get_kex
+from .post_handshake import MLSPostHandshakeMixin
 from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
 
 from tlslite.constants import TLS_1_3_HRR
@@ -123,7 +124,7 @@ class _NoCertificateSignature:
         return getattr(self._key, name)
 
 
-class MLSTLSConnection(TLSConnection):
+class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
     """A TLSConnection that can negotiate ``tls_using_mls_handshake``.
 
     :param sock: the socket, as for ``TLSConnection``.

@@ -1,0 +1,700 @@
+"""After the handshake: ``mls_handshake`` messages, epoch changes and resumption.
+
+PROFILE.md sections 5, 6 and 9 for the TLS extension mode, as a mixin of
+``MLSTLSConnection``. The two-party engine (``TwoPartySession``) decides everything;
+this module moves its messages over TLS and carries out its key switches.
+
+Where it hooks into tlslite-ng 0.8.2 (each wrapper delegates to the base method):
+
+* ``_getNextRecord`` takes whole ``mls_handshake`` messages (type 224 by default,
+  ``MLSSettings.handshake_type``) out of the stream below tlslite-ng's dispatcher,
+  which never sees the type. Without a negotiated group the message goes on and
+  tlslite-ng answers ``unexpected_message`` as for any type it does not expect.
+  ``read()`` therefore handles them on the way, transparently.
+* Sending goes through ``_sendMsg`` (fragmented like every handshake message), and
+  every record through ``_sendMsgThroughSocket``, where one lock serialises records,
+  engine calls and key switches: a reader thread may answer a commit while a writer
+  thread writes, and a key switch always falls between two records. Records and bytes
+  per sending key are counted there, for automatic updates and the AEAD usage limit.
+* Each direction switches at its marker: the new traffic secrets (``epoch_keys``)
+  go through ``RecordLayer.calcTLS1_3PendingState`` and only that direction's
+  ``changeWriteState``/``changeReadState``; sequence numbers restart; the session's
+  ``cl_app_secret``/``sr_app_secret`` follow, so a TLS KeyUpdate within an epoch
+  chains from the epoch's secret.
+* The transcript ClientHello..server Finished is taken at the second record-state
+  change of a TLS 1.3 handshake (client: write switch after the server's Finished;
+  server: read switch after its own Finished): in both roles that is exactly when the
+  transcript ends with the server Finished.
+* ``_handshakeWrapperAsync`` runs the post-handshake start: the client's first
+  ``connection_update`` (section 5), or the resumption exchange (section 6), which
+  completes before the handshake call returns, so no application data flows before
+  epoch N+2.
+* ``_tryDecrypt`` and ``_serverSendTickets`` (server) tie tickets to groups: the store
+  key is derived from the resumption secret inside the encrypted ticket
+  (``epoch_keys.store_key``); tickets carry nothing of MLS. The group is written to the
+  store before the tickets go out.
+
+Key log lines for epochs after the first (our own labels; tools that do not know them
+skip them): ``CLIENT_TRAFFIC_SECRET_MLS_EPOCH_<e>`` and
+``SERVER_TRAFFIC_SECRET_MLS_EPOCH_<e>``, both written when a side completes epoch e.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+from tlslite.constants import (AlertDescription, CipherSuite, ContentType, HandshakeType,
+                               KeyUpdateMessageType)
+from tlslite.errors import TLSAlert
+from tlslite.extensions import PskIdentity
+from tlslite.handshakehelpers import HandshakeHelpers
+from tlslite.messages import KeyUpdate, Message, NewSessionTicket
+from tlslite.tlsconnection import TLSConnection
+
+from . import engine as _engine
+from . import keylog as _keylog
+from .epoch_keys import (ALIAS_PREFIX, SHARED_SECRET_LABEL, early_secret,
+                         epoch_traffic_secrets, key_exports, prf_params, store_key)
+from .errors import alert_for, describe
+
+__all__ = ["UpdatePolicy", "MLSPostHandshakeMixin", "MLSPostHandshakeError",
+           "MLSUpdateInFlight", "MLSUsageLimitReached", "MLSResumptionError",
+           "aead_record_limit", "EPOCH_KEYLOG_LABELS"]
+
+EPOCH_KEYLOG_LABELS = ("CLIENT_TRAFFIC_SECRET_MLS_EPOCH_{}", "SERVER_TRAFFIC_SECRET_MLS_EPOCH_{}")
+
+_CLIENT_CERT_SIGNATURE = inspect.signature(TLSConnection.handshakeClientCert)
+
+
+class MLSPostHandshakeError(Exception):
+    """Misuse of the post-handshake API (nothing was sent)."""
+
+
+class MLSUpdateInFlight(MLSPostHandshakeError):
+    """An epoch change is under way: no second one, and no TLS KeyUpdate (section 5)."""
+
+
+class MLSUsageLimitReached(MLSPostHandshakeError):
+    """The sending key reached its AEAD usage limit before the epoch change completed."""
+
+
+class MLSResumptionError(MLSPostHandshakeError):
+    """The MLS group of a session cannot be resumed (no stored state, ticket refused)."""
+
+
+def aead_record_limit(cipher_suite: int) -> int:
+    """Records one TLS 1.3 key may protect (RFC 8446 section 5.5, rounded down)."""
+    if cipher_suite in CipherSuite.chacha20Suites:
+        return 2 ** 62  # the sequence number wraps long before the safety limit
+    if cipher_suite in getattr(CipherSuite, "aes128Ccm_8Suites", ()) or \
+            cipher_suite in getattr(CipherSuite, "ccmSuites", ()):
+        return 2 ** 23
+    return 2 ** 24  # AES-GCM: 2^24.5 full-size records
+
+
+@dataclass
+class UpdatePolicy:
+    """When epoch changes happen by themselves, and whether groups can be resumed.
+
+    :ivar initial_update: the client sends one ``connection_update`` right after the
+        handshake (section 5: until then all of epoch 1's entropy came from the server).
+    :ivar interval: seconds after which the next write (or read) starts an update.
+    :ivar max_bytes: application bytes sent under one key before an update starts.
+    :ivar record_limit: records per sending key; ``None``: the AEAD usage limit of the
+        suite (RFC 8446 section 5.5). An update starts at three quarters of it; at the
+        limit itself, with the update still in flight, sending fails with
+        :class:`MLSUsageLimitReached` rather than overusing the key (section 9).
+    :ivar resumable: keep groups in the state store so tickets can resume them.
+    """
+
+    initial_update: bool = True
+    interval: Optional[float] = None
+    max_bytes: Optional[int] = None
+    record_limit: Optional[int] = None
+    resumable: bool = True
+
+
+class _Wake(Exception):
+    """Raised below ``_getMsg`` when a waited-for engine state is reached."""
+
+
+class _State:
+    """Per-connection post-handshake state (no secrets in the repr)."""
+
+    def __init__(self, engine: Any, hs_type: int, suite: int, early: bytes, transcript: Any,
+                 policy: UpdatePolicy) -> None:
+        self.engine = engine
+        self.hs_type = hs_type
+        self.suite = suite
+        self.prf_name, self.prf_size = prf_params(suite)
+        self.early = bytearray(early)
+        self.transcript = transcript
+        self.policy = policy
+        limit = policy.record_limit or aead_record_limit(suite)
+        self.hard_limit = limit
+        self.soft_limit = max(1, limit - limit // 4)
+        self.write_records = 0
+        self.write_bytes = 0
+        self.last_update = time.monotonic()
+        self.ku_owed = False
+        self.epoch_changes = 0
+
+    def __repr__(self) -> str:
+        return f"<post-handshake state {self.engine!r}>"
+
+
+class MLSPostHandshakeMixin:
+    """Post-handshake MLS for ``MLSTLSConnection`` (see the module docstring).
+
+    Public API: :meth:`mls_update`, :meth:`handshakeClientMLSResume`,
+    :attr:`mls_update_policy`, :attr:`mls_update_in_flight`, :attr:`mls_sending_epoch`,
+    :attr:`mls_receiving_epoch`, :attr:`mls_epoch_changes`.
+    """
+
+    #: class-wide default; set an :class:`UpdatePolicy` on a connection to change it
+    mls_update_policy: UpdatePolicy = UpdatePolicy()
+
+    _mls_ph: Optional[_State] = None
+    _mls_wake: Optional[Callable[[], bool]] = None
+    _mls_resume_ctx: Any = None
+    _mls_offered_session: Any = None
+
+    # ------------------------------------------------------------------
+    # public API
+    # ------------------------------------------------------------------
+    @property
+    def _mls_lock(self) -> "threading.RLock":
+        lock = self.__dict__.get("_mls_lock_obj")
+        if lock is None:
+            lock = self.__dict__.setdefault("_mls_lock_obj", threading.RLock())
+        return lock
+
+    @property
+    def mls_update_in_flight(self) -> bool:
+        st = self._mls_ph
+        return st is not None and st.engine.update_in_flight
+
+    @property
+    def mls_sending_epoch(self) -> Optional[int]:
+        st = self._mls_ph
+        return st.engine.sending_epoch if st is not None else None
+
+    @property
+    def mls_receiving_epoch(self) -> Optional[int]:
+        st = self._mls_ph
+        return st.engine.receiving_epoch if st is not None else None
+
+    @property
+    def mls_epoch_changes(self) -> int:
+        """Epoch changes this connection completed in both directions."""
+        st = self._mls_ph
+        return st.epoch_changes if st is not None else 0
+
+    def mls_update(self, wait: bool = False) -> None:
+        """Start an epoch change (``connection_update``); see :meth:`mls_update_async`."""
+        for _ in self.mls_update_async(wait):
+            pass
+
+    def mls_update_async(self, wait: bool = False) -> Iterator[Any]:
+        """Generator form of :meth:`mls_update`.
+
+        With ``wait`` it reads until both directions use the new epoch; application
+        data that arrives meanwhile is kept for ``read()``. Do not wait while another
+        thread reads the connection: the reader thread completes the change anyway.
+        Raises :class:`MLSUpdateInFlight` if a change is under way.
+        """
+        st = self._mls_require()
+        with self._mls_lock:
+            if st.engine.update_in_flight:
+                raise MLSUpdateInFlight("an MLS epoch change is already in flight")
+            for result in self._mls_start_update(st):
+                yield result
+        if wait:
+            for result in self._mls_pump(lambda: not st.engine.update_in_flight, True):
+                yield result
+
+    def handshakeClientMLSResume(self, session: Any, mls_settings: Any = None,  # noqa: N802
+                                 settings: Any = None, serverName: Optional[str] = None,  # noqa: N803
+                                 alpn: Any = None, async_: bool = False) -> Any:
+        """Resume ``session`` (a TLS session of an earlier MLS connection) with its group.
+
+        TLS 1.3 ticket resumption without the MLS extension, then
+        ``mls_resumption_request``/``response`` up to epoch N+2 (PROFILE.md section 6),
+        all before this call returns. A commit the client still had pending when the
+        earlier connection broke is sent again. :class:`MLSResumptionError` when this
+        client has no stored group for ``session``; ``handshake_failure`` when the
+        server does not resume the TLS session.
+        """
+        if mls_settings is not None:
+            self.mls_settings = mls_settings
+        if self.mls_settings is None:
+            raise MLSResumptionError("MLS resumption needs the client's MLS settings")
+        if session is None or not getattr(session, "tickets", None):
+            raise MLSResumptionError("the session has no ticket to resume with")
+        cfg = self.mls_settings.validate()
+        eng = _engine.load()
+        config = _engine.make_config(eng, cfg, serverName or session.serverName or None)
+        store = config.the_store()
+        key = _resolve(store, store_key(session.resumptionMasterSecret, client=True))
+        from ..twoparty.session import TwoPartySession
+        try:
+            mls = TwoPartySession.load(config, key, store)
+        except KeyError:
+            raise MLSResumptionError("no stored MLS group for this session") from None
+        off = copy.copy(self.mls_settings)
+        off.mode = "off"  # section 6: ordinary ticket resumption, no MLS extension
+        self._mls_resume_ctx = (mls, key, store, self.mls_settings)
+        self.mls_settings = off
+        return self.handshakeClientCert(None, None, session, settings, None,
+                                        serverName=serverName or session.serverName or None, alpn=alpn, async_=async_)
+
+    # ------------------------------------------------------------------
+    # handshake start and end
+    # ------------------------------------------------------------------
+    def handshakeClientCert(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+        bound = _CLIENT_CERT_SIGNATURE.bind(self, *args, **kwargs)
+        # The session offered for resumption: its PSK makes the Early Secret.
+        self._mls_offered_session = bound.arguments.get("session")
+        self._mls_ph = None
+        return TLSConnection.handshakeClientCert(self, *args, **kwargs)
+
+    def _changeWriteState(self) -> None:  # noqa: N802
+        self._mls_note_state_change()
+        TLSConnection._changeWriteState(self)
+
+    def _changeReadState(self) -> None:  # noqa: N802
+        self._mls_note_state_change()
+        TLSConnection._changeReadState(self)
+
+    def _mls_note_state_change(self) -> None:
+        hashes = self._handshake_hash
+        if self.__dict__.get("_mls_hs_obj") is not hashes:
+            self._mls_hs_obj = hashes
+            self._mls_hs_changes = 0
+        self._mls_hs_changes += 1
+        if self._mls_hs_changes == 2:
+            # Both roles: the transcript now ends with the server's Finished.
+            self._mls_transcript = hashes.copy()
+
+    def _tryDecrypt(self, settings: Any, identity: Any = None, ticket: Any = None) -> Any:  # noqa: N802
+        match, payload = TLSConnection._tryDecrypt(self, settings, identity, ticket)
+        if match and payload is not None and self.version > (3, 3):
+            found = self.__dict__.setdefault("_mls_tickets", [])
+            if self.__dict__.get("_mls_tickets_hh") is not self._handshake_hash:
+                found.clear()
+                self._mls_tickets_hh = self._handshake_hash
+            found.append((bytes(match[1]), match[2], bytes(payload.master_secret)))
+        return match, payload
+
+    def _mls_selected_ticket(self) -> Optional[tuple]:
+        """(psk, prf, resumption secret) of the ticket the server resumed, if any."""
+        if self.__dict__.get("_mls_tickets_hh") is not self._handshake_hash:
+            return None
+        prf_name, _ = prf_params(self.session.cipherSuite)
+        for psk, prf, secret in self.__dict__.get("_mls_tickets", []):
+            if prf == prf_name:
+                return psk, prf, secret
+        return None
+
+    def _serverSendTickets(self, settings: Any) -> Iterator[Any]:  # noqa: N802
+        if settings.ticketKeys and settings.ticket_count and self.version > (3, 3):
+            self._mls_before_tickets()
+        for result in TLSConnection._serverSendTickets(self, settings):
+            yield result
+
+    def _mls_before_tickets(self) -> None:
+        """Tie the tickets about to go out to the group, in the store, first (section 6)."""
+        cfg = getattr(self, "_mls_cfg", None)
+        if cfg is None or not cfg.enabled or not self.mls_update_policy.resumable:
+            return
+        store = _store_of(cfg)
+        new_key = store_key(self.session.resumptionMasterSecret, client=False)
+        # The group negotiated in this handshake; MLSTLSConnection hands it over
+        # (as mls_session) only after the handshake, when the tickets are already out.
+        fresh = getattr(self, "_mls_pending", None) if getattr(self, "_mls_sh_sent", False) \
+            else None
+        if fresh is not None:
+            fresh.persist(new_key, store)
+            return
+        selected = self._mls_selected_ticket()
+        if selected is None:
+            return
+        group_key = _resolve(store, store_key(selected[2], client=False))
+        if store.load_group(group_key) is not None:
+            _link(store, new_key, group_key)
+            self._mls_server_group = (group_key, store, cfg)
+
+    def _handshakeWrapperAsync(self, handshaker: Any, checker: Any) -> Iterator[Any]:  # noqa: N802
+        self._mls_server_group = None
+        try:
+            for result in TLSConnection._handshakeWrapperAsync(self, handshaker, checker):
+                yield result
+        finally:
+            ctx = self._mls_resume_ctx
+            if ctx is not None:
+                self.mls_settings = ctx[3]
+        try:
+            for result in self._mls_after_handshake():
+                yield result
+        except GeneratorExit:
+            raise
+        except TLSAlert:
+            raise  # already sent or received: the connection is shut down
+        except BaseException:
+            self._shutdown(False)
+            raise
+        finally:
+            self._mls_resume_ctx = None
+            self._mls_offered_session = None
+
+    def _mls_after_handshake(self) -> Iterator[Any]:
+        self._mls_ph = None
+        if self.version != (3, 4) or self.session is None:
+            return
+        cfg = getattr(self, "_mls_cfg", None)
+        ctx = self._mls_resume_ctx
+        fresh = self.mls_session
+        if self._client:
+            if fresh is not None:
+                st = yield from self._mls_begin(fresh, cfg, self._mls_client_psk())
+                if self.mls_update_policy.resumable:
+                    fresh.persist(store_key(self.session.resumptionMasterSecret, client=True),
+                                  _store_of(cfg))
+                if self.mls_update_policy.initial_update:
+                    with self._mls_lock:
+                        for result in self._mls_start_update(st):
+                            yield result
+            elif ctx is not None:
+                mls, key, store, user_cfg = ctx
+                if not self.resumed:
+                    yield from self._mls_fail(AlertDescription.handshake_failure,
+                                              "the server did not resume the TLS session, "
+                                              "so the MLS group cannot be resumed",
+                                              MLSResumptionError("ticket not accepted"))
+                _link(store, store_key(self.session.resumptionMasterSecret, client=True), key)
+                st = yield from self._mls_begin(mls, user_cfg.validate(),
+                                                self._mls_client_psk())
+                with self._mls_lock:
+                    for result in self._mls_call(st, mls.resume):
+                        yield result
+                for result in self._mls_pump(lambda: _settled(mls), False):
+                    yield result
+                self.mls_session = mls
+            return
+        if fresh is not None:
+            selected = self._mls_selected_ticket()
+            yield from self._mls_begin(fresh, cfg, selected[0] if selected else None)
+            return
+        if self._mls_server_group is None:
+            return
+        group_key, store, cfg = self._mls_server_group
+        from ..twoparty.session import TwoPartySession
+        try:
+            mls = TwoPartySession.load(_engine.make_config(_engine.load(), cfg), group_key, store)
+        except KeyError:
+            return  # expired meanwhile: plain TLS resumption; a request will be refused
+        except Exception as exc:
+            yield from self._mls_fail(alert_for(exc), describe(exc), exc)
+        selected = self._mls_selected_ticket()
+        yield from self._mls_begin(mls, cfg, selected[0] if selected else None)
+        # The client asks for its group with the first message after Finished; a
+        # client that resumed only the TLS session (psk_ke, or no MLS wanted) sends
+        # application data instead, and the connection goes on as classic TLS.
+        for result in self._mls_pump(lambda: _settled(mls), False, peek=True):
+            yield result
+        if _settled(mls):
+            self.mls_session = mls
+        else:
+            self._mls_ph = None
+            mls.close()
+
+    def _mls_client_psk(self) -> Optional[bytes]:
+        """The ticket PSK of a resumed client handshake (tlslite-ng offers tickets[0])."""
+        session = self._mls_offered_session
+        if not self.resumed or session is None or not session.tickets:
+            return None
+        ticket = session.tickets[0]
+        return bytes(HandshakeHelpers.calc_res_binder_psk(
+            PskIdentity().create(ticket.ticket, 0), session.resumptionMasterSecret,
+            session.tickets))
+
+    def _mls_begin(self, mls: Any, cfg: Any, psk: Optional[bytes]) -> Iterator[Any]:
+        """Set up the post-handshake state; a generator only so it can send an alert."""
+        suite = self.session.cipherSuite
+        prf_name, prf_size = prf_params(suite)
+        transcript = self.__dict__.get("_mls_transcript")
+        if transcript is None or self.__dict__.get("_mls_hs_obj") is not self._handshake_hash:
+            yield from self._mls_fail(AlertDescription.internal_error,
+                                      "no handshake transcript for MLS epoch keys")
+        early = early_secret(prf_name, prf_size, psk)
+        st = _State(mls, cfg.handshake_type, suite, early, transcript, self.mls_update_policy)
+        mls.set_key_exports(key_exports(prf_size))
+        if mls.sending_epoch is not None:
+            # Self-check: the epoch formula must give the handshake's own secrets.
+            shared = mls.exporter(SHARED_SECRET_LABEL, b"", prf_size)
+            c, s = epoch_traffic_secrets(shared, early, transcript, prf_name, prf_size)
+            if c != self.session.cl_app_secret or s != self.session.sr_app_secret:
+                yield from self._mls_fail(AlertDescription.internal_error,
+                                          "MLS epoch key schedule does not match the handshake")
+        self._mls_ph = st
+        return st
+
+    def _mls_require(self) -> _State:
+        st = self._mls_ph
+        if st is None or self.closed:
+            raise MLSPostHandshakeError("no MLS group on this connection")
+        return st
+
+    # ------------------------------------------------------------------
+    # engine calls and their events
+    # ------------------------------------------------------------------
+    def _mls_fail(self, description: int, reason: str,
+                  cause: Optional[BaseException] = None) -> Iterator[Any]:
+        try:
+            for result in self._sendError(description, reason):
+                yield result
+        except TLSAlert as alert:
+            if cause is not None:
+                raise alert from cause
+            raise
+
+    def _mls_call(self, st: _State, call: Callable[..., list], *args: Any) -> Iterator[Any]:
+        """Run an engine call (lock held by the caller) and carry out its events."""
+        try:
+            events = call(*args)
+        except Exception as exc:  # engine errors name their alert
+            yield from self._mls_fail(alert_for(exc), describe(exc), exc)
+        from ..twoparty.events import Send, SwitchSendingKeys
+        for event in events:
+            if isinstance(event, Send):
+                for result in self._mls_send(st, event.message):
+                    yield result
+            else:
+                self._mls_switch(st, event, isinstance(event, SwitchSendingKeys))
+        if st.ku_owed and not st.engine.update_in_flight:
+            st.ku_owed = False
+            for result in self.send_keyupdate_request(
+                    KeyUpdateMessageType.update_not_requested):
+                yield result
+
+    def _mls_start_update(self, st: _State) -> Iterator[Any]:
+        st.last_update = time.monotonic()
+        for result in self._mls_call(st, st.engine.start_update):
+            yield result
+
+    def _mls_send(self, st: _State, message: Any) -> Iterator[Any]:
+        body = message.serialize()
+        data = bytearray([st.hs_type]) + bytearray(len(body).to_bytes(3, "big")) + body
+        for result in self._sendMsg(Message(ContentType.handshake, data),
+                                    update_hashes=False):
+            yield result
+
+    def _mls_switch(self, st: _State, event: Any, sending: bool) -> None:
+        keys = event.keys
+        try:
+            shared = keys.export(SHARED_SECRET_LABEL, b"", st.prf_size)
+        finally:
+            keys.wipe()
+        client, server = epoch_traffic_secrets(shared, st.early, st.transcript,
+                                               st.prf_name, st.prf_size)
+        layer = self._recordLayer
+        layer.calcTLS1_3PendingState(st.suite, client, server, None)
+        mine_is_client = self._client == sending
+        if sending:
+            layer.changeWriteState()
+            st.write_records = st.write_bytes = 0
+        else:
+            layer.changeReadState()
+            st.epoch_changes += 1
+        # A later TLS KeyUpdate chains from the epoch's secret (generations reset).
+        if mine_is_client:
+            self.session.cl_app_secret = client
+        else:
+            self.session.sr_app_secret = server
+        path = getattr(self, "_mls_keylog_path", None)
+        random = getattr(self, "_mls_client_random", None)
+        if path and random is not None and not sending:
+            # Written when this side completes the epoch (the reading switch is always
+            # its last), both secrets at once: both peers' logs then list the same
+            # epochs, as they do for the handshake.
+            _keylog.write_lines(path, random,
+                                [(EPOCH_KEYLOG_LABELS[0].format(event.epoch), client),
+                                 (EPOCH_KEYLOG_LABELS[1].format(event.epoch), server)])
+
+    # ------------------------------------------------------------------
+    # receiving
+    # ------------------------------------------------------------------
+    def _getNextRecord(self) -> Iterator[Any]:  # noqa: N802
+        while True:
+            for result in TLSConnection._getNextRecord(self):
+                if result in (0, 1):
+                    yield result
+                else:
+                    break
+            header, parser = result
+            st = self._mls_ph
+            if st is None or header.type != ContentType.handshake or \
+                    getattr(header, "ssl2", False) or not parser.bytes or \
+                    parser.bytes[0] != st.hs_type:
+                yield result
+                return
+            for step in self._mls_on_message(st, bytes(parser.bytes[4:])):
+                yield step
+            wake = self._mls_wake
+            if wake is not None and wake():
+                raise _Wake()
+
+    def _mls_on_message(self, st: _State, body: bytes) -> Iterator[Any]:
+        from ..twoparty.messages import Kind, TwoPartyMLSMessage
+        try:
+            message = TwoPartyMLSMessage.deserialize(body)
+        except Exception as exc:
+            yield from self._mls_fail(alert_for(exc), describe(exc), exc)
+        if message.kind == Kind.EPOCH_KEY_UPDATE and not self._defragmenter.is_empty():
+            # The marker is the last message under the old key, as KeyUpdate is.
+            yield from self._mls_fail(AlertDescription.unexpected_message,
+                                      "epoch_key_update not aligned with a record boundary")
+        with self._mls_lock:
+            for result in self._mls_call(st, st.engine.receive, message):
+                yield result
+
+    def _mls_pump(self, done: Callable[[], bool], allow_data: bool,
+                  peek: bool = False) -> Iterator[Any]:
+        """Read until ``done()``; tickets and KeyUpdates are handled.
+
+        Application data is kept for ``read()`` with ``allow_data``; else it ends the
+        connection, except with ``peek`` as the very first record: then the pump stops
+        and leaves the data for ``read()``.
+        """
+        self._mls_wake = done
+        try:
+            while not done():
+                try:
+                    for result in self._getMsg((ContentType.application_data,
+                                                ContentType.handshake),
+                                               (HandshakeType.new_session_ticket,
+                                                HandshakeType.key_update)):
+                        if result in (0, 1):
+                            yield result
+                except _Wake:
+                    continue
+                if isinstance(result, NewSessionTicket):
+                    result.time = time.time()
+                    self.tickets.append(result)
+                elif isinstance(result, KeyUpdate):
+                    for step in self._handle_keyupdate_request(result):
+                        yield step
+                elif allow_data or (peek and _untouched(self._mls_ph)):
+                    self._readBuffer += result.write()
+                    if not allow_data:
+                        return  # the client resumed TLS without asking for its group
+                else:
+                    yield from self._mls_fail(AlertDescription.unexpected_message,
+                                              "application data before the MLS resumption "
+                                              "reached its new epoch")
+        finally:
+            self._mls_wake = None
+
+    def readAsync(self, max: Optional[int] = None, min: int = 1) -> Iterator[Any]:  # noqa: A002,N802
+        st = self._mls_ph
+        if st is not None and not self.closed:
+            with self._mls_lock:
+                if self._mls_update_due(st):
+                    for result in self._mls_start_update(st):
+                        yield result
+        for result in TLSConnection.readAsync(self, max, min):
+            yield result
+
+    # ------------------------------------------------------------------
+    # sending: one lock, counters, automatic updates, usage limit
+    # ------------------------------------------------------------------
+    def _mls_update_due(self, st: _State) -> bool:
+        if st.engine.update_in_flight or st.engine.sending_epoch is None:
+            return False
+        pol = st.policy
+        return (st.write_records >= st.soft_limit
+                or (pol.max_bytes is not None and st.write_bytes >= pol.max_bytes)
+                or (pol.interval is not None
+                    and time.monotonic() - st.last_update >= pol.interval))
+
+    def _sendMsgThroughSocket(self, msg: Any) -> Iterator[Any]:  # noqa: N802
+        st = self._mls_ph
+        if st is None:
+            for result in TLSConnection._sendMsgThroughSocket(self, msg):
+                yield result
+            return
+        with self._mls_lock:
+            if msg.contentType == ContentType.application_data and self._mls_update_due(st):
+                for result in self._mls_start_update(st):
+                    yield result
+            if st.write_records >= st.hard_limit:
+                raise MLSUsageLimitReached(
+                    f"{st.write_records} records under one key: the AEAD usage limit "
+                    "(RFC 8446 section 5.5) is reached and the epoch change is not done")
+            st.write_records += 1
+            if msg.contentType == ContentType.application_data:
+                st.write_bytes += len(msg.write())
+            for result in TLSConnection._sendMsgThroughSocket(self, msg):
+                yield result
+
+    def send_keyupdate_request(self, message_type: int) -> Iterator[Any]:
+        st = self._mls_ph
+        if st is not None and st.engine.update_in_flight:
+            raise MLSUpdateInFlight("no TLS KeyUpdate while an MLS epoch change is in flight "
+                                    "(PROFILE.md section 5)")
+        with self._mls_lock:
+            for result in TLSConnection.send_keyupdate_request(self, message_type):
+                yield result
+            if st is not None:
+                st.write_records = st.write_bytes = 0
+
+    def _handle_keyupdate_request(self, request: Any) -> Iterator[Any]:
+        st = self._mls_ph
+        with self._mls_lock:
+            if st is not None and st.engine.update_in_flight and \
+                    request.message_type == KeyUpdateMessageType.update_requested:
+                # Our answer waits until the epoch change is done (section 5); the
+                # peer's reading key is updated now, as the request demands.
+                st.ku_owed = True
+                request = KeyUpdate().create(KeyUpdateMessageType.update_not_requested)
+            for result in TLSConnection._handle_keyupdate_request(self, request):
+                yield result
+
+
+def _settled(mls: Any) -> bool:
+    """Both directions use the engine's current epoch and nothing is in flight."""
+    return not mls.update_in_flight and mls.sending_epoch is not None \
+        and mls.receiving_epoch is not None
+
+
+def _untouched(st: Optional[_State]) -> bool:
+    """A loaded group that has not seen a resumption request yet."""
+    from ..twoparty.session import State
+    return st is not None and st.engine.state is State.LOADED
+
+
+def _store_of(cfg: Any) -> Any:
+    from ..twoparty.config import default_store
+    store = getattr(cfg, "store", None)
+    return store if store is not None else default_store()
+
+
+def _resolve(store: Any, key: bytes) -> bytes:
+    """The group key a session key stands for (itself for the group's first connection)."""
+    target = store.load_group(ALIAS_PREFIX + key)
+    return bytes(target) if target is not None else key
+
+
+def _link(store: Any, key: bytes, group_key: bytes) -> None:
+    """Make a later connection's session key stand for ``group_key``."""
+    if key == group_key:
+        return
+    from ..twoparty.config import MLSHandshakeConfig
+    lifetime = MLSHandshakeConfig.state_lifetime
+    store.save_group(ALIAS_PREFIX + key, group_key,
+                     expires_at=time.time() + lifetime if lifetime else None)
