@@ -629,15 +629,18 @@ class MLSPostHandshakeMixin:
                 yield result
             return
         with self._mls_lock:
-            if msg.contentType == ContentType.application_data and self._mls_update_due(st):
+            data = msg.contentType == ContentType.application_data
+            if data and self._mls_update_due(st):
                 for result in self._mls_start_update(st):
                     yield result
-            if st.write_records >= st.hard_limit:
+            # Only data is held back: the markers and alerts that end the key's use
+            # must still go out (the quarter left after the update starts covers them).
+            if data and st.write_records >= st.hard_limit:
                 raise MLSUsageLimitReached(
                     f"{st.write_records} records under one key: the AEAD usage limit "
                     "(RFC 8446 section 5.5) is reached and the epoch change is not done")
             st.write_records += 1
-            if msg.contentType == ContentType.application_data:
+            if data:
                 st.write_bytes += len(msg.write())
             for result in TLSConnection._sendMsgThroughSocket(self, msg):
                 yield result

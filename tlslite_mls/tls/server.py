@@ -1,0 +1,183 @@
+"""A concurrent TLS extension mode server: one thread per connection.
+
+Several server processes may serve one address (behind a load balancer, or each on
+its own port) when they share a state store (``--store redis://...``) and ticket keys:
+a ticket issued by one resumes its MLS group on another, and a KeyPackage that one
+consumed is refused by every other (PROFILE.md section 7).
+
+    python -m tlslite_mls.tls.server --cert c.pem --key k.pem --port 4433 \\
+        --store redis://127.0.0.1:6379/0 --ticket-key-file keys.bin
+
+The default handler echoes what it reads; applications pass their own
+``handler(conn)``, which owns the connection until it returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+import threading
+from typing import Any, Callable, Optional
+
+from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
+
+from .connection import MLSTLSConnection
+from .post_handshake import UpdatePolicy
+from .settings import MLSServerSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[MLSTLSConnection], None]
+
+
+def echo_handler(conn: MLSTLSConnection) -> None:
+    """Echo until the peer closes."""
+    while True:
+        data = conn.read()
+        if not data:
+            return
+        conn.write(data)
+
+
+class MLSServer:
+    """Accepts connections on ``address`` and serves each in its own thread.
+
+    :param cert_chain, private_key: the TLS certificate, needed for clients that
+        fall back to classic TLS 1.3.
+    :param mls_settings: :class:`MLSServerSettings`; its ``store`` holds groups and the
+        KeyPackage replay cache.
+    :param settings: tlslite-ng ``HandshakeSettings`` (``ticketKeys`` enable resumption).
+    :param update_policy: post-handshake :class:`UpdatePolicy` of every connection.
+    """
+
+    def __init__(self, address: tuple[str, int], cert_chain: Any, private_key: Any,
+                 mls_settings: MLSServerSettings, settings: Optional[HandshakeSettings] = None,
+                 handler: Handler = echo_handler, update_policy: Optional[UpdatePolicy] = None,
+                 backlog: int = 128, timeout: Optional[float] = 60.0) -> None:
+        self.cert_chain = cert_chain
+        self.private_key = private_key
+        self.mls_settings = mls_settings
+        self.settings = settings
+        self.handler = handler
+        self.update_policy = update_policy
+        self.timeout = timeout
+        self.errors = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: set[threading.Thread] = set()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(address)
+        self._sock.listen(backlog)
+        self._sock.settimeout(0.2)
+        self._acceptor: Optional[threading.Thread] = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._sock.getsockname()
+
+    def serve_forever(self) -> None:
+        """Accept until :meth:`shutdown`."""
+        while not self._stop.is_set():
+            try:
+                sock, _ = self._sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    return
+                raise
+            sock.settimeout(self.timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            with self._lock:
+                self._threads.add(t)
+            t.start()
+
+    def start(self) -> "MLSServer":
+        """Serve in a background thread; returns self."""
+        self._acceptor = threading.Thread(target=self.serve_forever, daemon=True)
+        self._acceptor.start()
+        return self
+
+    def shutdown(self, wait: float = 5.0) -> None:
+        self._stop.set()
+        if self._acceptor is not None:
+            self._acceptor.join(wait)
+        self._sock.close()
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
+            t.join(wait)
+
+    def _serve(self, sock: socket.socket) -> None:
+        conn = MLSTLSConnection(sock)
+        if self.update_policy is not None:
+            conn.mls_update_policy = self.update_policy
+        try:
+            conn.handshakeServerMLS(self.mls_settings, certChain=self.cert_chain,
+                                    privateKey=self.private_key, settings=self.settings)
+            with self._lock:
+                self.connections += 1
+            self.handler(conn)
+        except Exception as exc:  # one connection's failure is not the server's
+            with self._lock:
+                self.errors += 1
+            log.debug("connection ended: %s: %s", type(exc).__name__, exc)
+        finally:
+            try:
+                conn.close()
+            except Exception:
+                pass
+            try:
+                sock.close()
+            except OSError:
+                pass
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tlslite_mls.tls.server",
+                                description="Concurrent TLS extension mode echo server.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=4433)
+    p.add_argument("--cert", required=True, help="PEM certificate (classic TLS fallback)")
+    p.add_argument("--key", required=True, help="PEM private key")
+    p.add_argument("--store", default="memory", help="memory | sqlite:PATH | redis://...")
+    p.add_argument("--ticket-key-file", help="file with the ticket key (32 bytes); "
+                   "share it between servers of one fleet")
+    p.add_argument("--mode", default="preferred", choices=["off", "preferred", "required"])
+    p.add_argument("--update-interval", type=float, default=None,
+                   help="seconds between automatic MLS epoch changes")
+    a = p.parse_args(argv)
+    from ..store import open_store
+    chain = X509CertChain()
+    with open(a.cert) as f:
+        chain.parsePemList(f.read())
+    with open(a.key) as f:
+        key = parsePEMKey(f.read(), private=True)
+    settings = HandshakeSettings()
+    settings.minVersion = (3, 4)
+    if a.ticket_key_file:
+        with open(a.ticket_key_file, "rb") as f:
+            settings.ticketKeys = [bytearray(f.read()[:32])]
+    server = MLSServer((a.host, a.port), chain, key,
+                       MLSServerSettings(mode=a.mode, store=open_store(a.store)),
+                       settings=settings,
+                       update_policy=UpdatePolicy(interval=a.update_interval))
+    print(f"listening on {a.host}:{server.address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
