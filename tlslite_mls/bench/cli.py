@@ -9,6 +9,8 @@ BENCHMARKS = {
     "mls": "tlslite_mls.bench.mls_cycle",
     "handshake": "tlslite_mls.bench.handshake",
     "modes": "tlslite_mls.bench.modes",
+    "load": "tlslite_mls.bench.load",
+    "memory": "tlslite_mls.bench.memory",
 }
 DEFAULT = "modes"
 
