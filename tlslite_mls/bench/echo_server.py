@@ -1,8 +1,8 @@
 """An MLS echo server in its own process, and the client side of one connection,
 for the load and memory benchmarks.
 
-The server is what a deployment would run: one process, one thread per connection,
-MLS required, echo until the client closes. It lives in a forked process so that its
+The server is what a deployment would run: the package's ``tls.server.MLSServer`` (one
+thread per connection) in one process, MLS required, echoing until the client closes. It lives in a forked process so that its
 resident memory (``/proc/<pid>/status``) and CPU time are its own, and it is steered
 through a pipe (statistics, garbage collection, tracemalloc snapshots, stop). It also
 stops by itself after ``max_seconds``, so a benchmark that dies cannot leave it behind.
@@ -15,6 +15,7 @@ the same exchange.
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import random
@@ -56,18 +57,14 @@ class _Stats:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.accepted = 0
         self.handshakes = 0
-        self.active = 0          # handshaken, not yet finished
-        self.finished = 0        # connection threads done (ok or not)
+        self.active = 0          # in the handler (handshake done, not yet closed)
         self.echo_messages = 0
-        self.epoch_changes = 0
-        self.errors = 0
-        self.first_errors: list[str] = []
+        self.epoch_changes = 0   # completed in both directions, summed at each close
+        self.first_errors: list[str] = []  # the count is MLSServer.errors
 
-    def error(self, text: str) -> None:
+    def note(self, text: str) -> None:
         with self.lock:
-            self.errors += 1
             if len(self.first_errors) < FIRST_ERRORS:
                 self.first_errors.append(text)
 
@@ -77,89 +74,75 @@ class _Stats:
                     for k, v in vars(self).items() if k != "lock"}
 
 
+class _ErrorLog(logging.Handler):
+    """Keeps the reasons ``MLSServer`` logs for connections that failed."""
+
+    def __init__(self, stats: _Stats) -> None:
+        super().__init__(logging.DEBUG)
+        self.stats = stats
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stats.note(f"server: {record.getMessage()}")
+
+
 class _Server:
-    def __init__(self, listener: socket.socket, mls_key: bytes, store_url: Optional[str],
-                 tickets: bool) -> None:
+    """``tls.server.MLSServer`` (the server the package ships) with a counting echo handler."""
+
+    def __init__(self, mls_key: bytes, store_url: Optional[str], tickets: bool) -> None:
         from ..cli import throwaway_tls_identity
         from ..mls.credentials import Credential
         from ..tls import MLSServerSettings
-        self.listener = listener
+        from ..tls import server as tls_server
         self.store = None
         if store_url:
             from ..store import open_store
             self.store = open_store(store_url)
-        self.mls = MLSServerSettings(mode="required", suites=[MLS_SUITE],
-                                     credential=Credential.basic(SERVER_IDENTITY),
-                                     signature_key=mls_key, store=self.store).validate()
-        self.tls = throwaway_tls_identity()
-        self.tls_settings = _tls_settings(tickets)
+        mls = MLSServerSettings(mode="required", suites=[MLS_SUITE],
+                                credential=Credential.basic(SERVER_IDENTITY),
+                                signature_key=mls_key, store=self.store).validate()
+        tls = throwaway_tls_identity()
         self.stats = _Stats()
-        self.stopping = threading.Event()
-        self.threads: set[threading.Thread] = set()
-        self.socks: set[socket.socket] = set()
-        self.guard = threading.Lock()
+        logger = logging.getLogger(tls_server.__name__)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.addHandler(_ErrorLog(self.stats))
+        self.server = tls_server.MLSServer(("127.0.0.1", 0), tls.chain, tls.key, mls,
+                                           settings=_tls_settings(tickets),
+                                           handler=self.handle, backlog=512)
+        self.port: int = self.server.address[1]
+        self.base_threads = threading.active_count()
 
-    def accept_loop(self) -> None:
-        self.listener.settimeout(0.2)
-        while not self.stopping.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            t = threading.Thread(target=self.serve, args=(sock,), daemon=True)
-            with self.guard:
-                self.threads.add(t)
-                self.socks.add(sock)
-            with self.stats.lock:
-                self.stats.accepted += 1
-            t.start()
+    def start(self) -> None:
+        self.server.start()
+        self.base_threads += 1  # the acceptor
 
-    def serve(self, sock: socket.socket) -> None:
-        from ..tls import MLSTLSConnection
+    def handle(self, conn: Any) -> None:
         st = self.stats
-        handshaken = False
-        conn = MLSTLSConnection(sock, mls_settings=self.mls)
+        with st.lock:
+            st.handshakes += 1
+            st.active += 1
+        echoed = 0
         try:
-            conn.handshakeServer(certChain=self.tls.chain, privateKey=self.tls.key,
-                                 settings=self.tls_settings)
             if not conn.mls_negotiated:
                 raise RuntimeError("MLS was not negotiated")
-            handshaken = True
-            with st.lock:
-                st.handshakes += 1
-                st.active += 1
-            echoed = 0
             while True:
                 data = conn.read()
                 if not data:
                     break
                 conn.write(data)
                 echoed += 1
+        finally:
             with st.lock:
+                st.active -= 1
                 st.echo_messages += echoed
                 st.epoch_changes += conn.mls_epoch_changes
-            conn.close()
-        except Exception as exc:  # noqa: BLE001 - counted and reported, never fatal
-            if not self.stopping.is_set():
-                st.error(f"server: {type(exc).__name__}: {exc}")
-        finally:
-            sock.close()
-            with st.lock:
-                st.finished += 1
-                if handshaken:
-                    st.active -= 1
-            with self.guard:
-                self.threads.discard(threading.current_thread())
-                self.socks.discard(sock)
 
     def info(self) -> dict:
         out = self.stats.snapshot()
-        out["rss_kb"] = read_rss_kb(os.getpid())
+        out["errors"] = self.server.errors
+        out["connection_threads"] = threading.active_count() - self.base_threads
         out["threads"] = threading.active_count()
+        out["rss_kb"] = read_rss_kb(os.getpid())
         out["cpu_s"] = time.process_time()
         store = self.store
         if store is None:
@@ -172,21 +155,7 @@ class _Server:
         return out
 
     def stop(self, timeout: float) -> None:
-        self.stopping.set()
-        try:
-            self.listener.close()
-        except OSError:
-            pass
-        with self.guard:
-            socks, threads = list(self.socks), list(self.threads)
-        for s in socks:  # wakes threads blocked in read()
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        end = time.monotonic() + timeout
-        for t in threads:
-            t.join(max(0.0, end - time.monotonic()))
+        self.server.shutdown(wait=timeout)
 
 
 def _trace_diff(old: Any, new: Any, top: int) -> list[str]:
@@ -199,17 +168,16 @@ def _trace_diff(old: Any, new: Any, top: int) -> list[str]:
     return lines
 
 
-def _server_main(listener: socket.socket, conn: Any, mls_key: bytes, store_url: Optional[str],
-                 tickets: bool, trace: bool, max_seconds: float) -> None:
+def _server_main(conn: Any, mls_key: bytes, store_url: Optional[str], tickets: bool,
+                 trace: bool, max_seconds: float) -> None:
     if trace:
         import tracemalloc
         tracemalloc.start(1)
-    server = _Server(listener, mls_key, store_url, tickets)
-    acceptor = threading.Thread(target=server.accept_loop, daemon=True)
-    acceptor.start()
+    server = _Server(mls_key, store_url, tickets)
+    server.start()
     deadline = time.monotonic() + max_seconds
     snapshots: dict[str, Any] = {}
-    conn.send({"ready": True, "pid": os.getpid()})
+    conn.send({"ready": True, "pid": os.getpid(), "port": server.port})
     try:
         while time.monotonic() < deadline:
             if not conn.poll(0.2):
@@ -251,20 +219,19 @@ class ServerProcess:
                  trace: bool = False, max_seconds: float = 600.0) -> None:
         from ..mls.crypto import get_cipher_suite
         mls_key, _ = get_cipher_suite(MLS_SUITE).generate_signature_key_pair()
-        listener = socket.create_server(("127.0.0.1", 0), backlog=512)
-        self.port: int = listener.getsockname()[1]
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_server_main, daemon=True,
-                                   args=(listener, child, mls_key, store_url, tickets, trace,
+                                   args=(child, mls_key, store_url, tickets, trace,
                                          max_seconds))
         self.process.start()
-        listener.close()
         child.close()
         if not self._conn.poll(60):
             self.kill()
             raise RuntimeError("the echo server did not start within 60 s")
-        self.pid: int = self._conn.recv()["pid"]
+        hello = self._conn.recv()
+        self.pid: int = hello["pid"]
+        self.port: int = hello["port"]
 
     def call(self, cmd: str, arg: Any = None, timeout: float = 60.0) -> dict:
         self._conn.send((cmd, arg))
@@ -275,12 +242,12 @@ class ServerProcess:
     def rss_kb(self) -> int:
         return read_rss_kb(self.pid)
 
-    def wait_finished(self, count: int, timeout: float = 30.0) -> dict:
-        """Wait until ``count`` connection threads are done; their latest statistics."""
+    def wait_idle(self, timeout: float = 30.0) -> dict:
+        """Wait until no connection thread is left; the latest statistics."""
         end = time.monotonic() + timeout
         while True:
             info = self.call("info")
-            if info["finished"] >= count or time.monotonic() > end:
+            if info["connection_threads"] <= 0 or time.monotonic() > end:
                 return info
             time.sleep(0.005)
 

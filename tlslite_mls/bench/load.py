@@ -1,8 +1,8 @@
 """Many concurrent MLS connections against one server: handshakes, epoch changes and
 echo traffic per second, handshake latency, and errors (which must be none).
 
-One server process (``echo_server``: one thread per connection, MLS required, memory
-store unless ``--store``) and ``--clients`` client threads spread over a few forked
+One server process (``echo_server``: ``tls.server.MLSServer``, one thread per
+connection, MLS required, memory store unless ``--store``) and ``--clients`` client threads spread over a few forked
 client processes (``--threads-per-process``), all on 127.0.0.1. From one start time
 on, every client thread loops until ``--seconds`` have passed: connect, MLS handshake
 (timed from the TCP connect until ``handshakeClientCert`` returns), ``--messages`` echo

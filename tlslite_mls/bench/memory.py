@@ -1,8 +1,9 @@
 """Server memory in the TLS extension mode after the handshake: per open MLS connection,
 and growth over many handshake-update-close cycles (a leak check).
 
-Both parts run against the echo server of ``echo_server`` (one forked process, one
-thread per connection, MLS required, memory store unless ``--store``); the figures are
+Both parts run against the echo server of ``echo_server`` (``tls.server.MLSServer`` in
+one forked process, one thread per connection, MLS required, memory store unless
+``--store``); the figures are
 its ``VmRSS`` from ``/proc/<pid>/status``. The server runs a full garbage collection
 before each sample: unreachable cycles are not a leak, and without it the samples
 would move with the collector's schedule.
@@ -12,8 +13,9 @@ would move with the collector's schedule.
     automatic first epoch change is complete on both sides, and kept open.
     RSS per connection = (RSS with them open - RSS before) / count. It includes the
     connection's thread (stack pages touched), tlslite-ng's connection and record
-    layer, and the MLS group of the current epoch. Closing them shows how much comes
-    back.
+    layer, and the MLS group of the current epoch. Closing them shows how much the
+    process gives back; opening as many again shows whether what it kept is reused
+    (allocator pools) or lost (the RSS would grow by as much again).
 (b) Cycles, on a fresh server process: ``--cycles`` sequential cycles of connect,
     MLS handshake, one echo (completes the automatic epoch change), ``mls_update``,
     one echo (completes that change), close. The server is sampled after the cycle
@@ -60,45 +62,60 @@ def _cycle(client: ClientSide, port: int, rng: random.Random) -> int:
         sock.close()
 
 
-def _sample(server: ServerProcess, finished: int) -> dict:
-    info = server.wait_finished(finished)
+def _sample(server: ServerProcess) -> dict:
+    info = server.wait_idle()
     server.call("gc")
     return {"rss_kb": server.rss_kb(), "store_entries": server.call("info")["store_entries"],
             "threads": info["threads"], "server_errors": info["errors"],
             "server_epoch_changes": info["epoch_changes"]}
 
 
-def idle_part(count: int, store_url: Optional[str], tickets: bool) -> dict:
+def _open_idle(server: ServerProcess, client: ClientSide, count: int, rng: random.Random,
+               into: list) -> dict:
+    """Open ``count`` connections (kept in ``into``); the server's figures with them open."""
+    for _ in range(count):
+        conn, sock = client.connect(server.port)
+        into.append((conn, sock))
+        echo(conn, rng)
+        settle(conn, rng)
+    info = server.call("info")
+    deadline = time.monotonic() + 30
+    while info["active"] < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        info = server.call("info")
+    server.call("gc")
+    return {"rss_kb": server.rss_kb(), "active": info["active"], "threads": info["threads"]}
+
+
+def _close_all(conns: list) -> None:
+    for conn, sock in conns:
+        conn.close()
+        sock.close()
+    conns.clear()
+
+
+def idle_part(server: ServerProcess, count: int) -> dict:
+    """Part (a) on ``server``: open ``count`` connections, close them, open them again.
+
+    The second opening shows whether what stayed after closing is reused (allocator
+    pools and arenas kept by the process) or lost (then the RSS would grow again).
+    """
     client = ClientSide.make()
     rng = random.Random(1)
-    server = ServerProcess(store_url, tickets, max_seconds=300 + count * 2.0)
     open_conns: list[tuple[Any, Any]] = []
     errors: list[str] = []
+    before = with_open = after_close = reopen = {}
     try:
         for _ in range(WARMUP_CYCLES):
             _cycle(client, server.port, rng)
-        before = _sample(server, WARMUP_CYCLES)
-        for _ in range(count):
-            conn, sock = client.connect(server.port)
-            open_conns.append((conn, sock))
-            echo(conn, rng)
-            settle(conn, rng)
-        info = server.call("info")
-        deadline = time.monotonic() + 30
-        while info["active"] < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-            info = server.call("info")
-        server.call("gc")
-        with_open = {"rss_kb": server.rss_kb(), "active": info["active"],
-                     "threads": info["threads"], "store_entries": info["store_entries"]}
-        for conn, sock in open_conns:
-            conn.close()
-            sock.close()
-        open_conns.clear()
-        after_close = _sample(server, WARMUP_CYCLES + count)
+        before = _sample(server)
+        with_open = _open_idle(server, client, count, rng, open_conns)
+        _close_all(open_conns)
+        after_close = _sample(server)
+        reopen = _open_idle(server, client, count, rng, open_conns)
+        _close_all(open_conns)
     except Exception as exc:  # noqa: BLE001 - reported with the figures
         errors.append(f"client: {type(exc).__name__}: {exc}")
-        before = with_open = after_close = {}
     finally:
         for conn, sock in open_conns:
             sock.close()
@@ -109,18 +126,19 @@ def idle_part(count: int, store_url: Optional[str], tickets: bool) -> dict:
     if before and with_open:
         per_conn = (with_open["rss_kb"] - before["rss_kb"]) / count
     return {"connections": count, "rss_before_kb": before.get("rss_kb"),
-            "rss_open_kb": with_open.get("rss_kb"), "rss_after_close_kb":
-                after_close.get("rss_kb"), "kb_per_connection": per_conn,
+            "rss_open_kb": with_open.get("rss_kb"), "kb_per_connection": per_conn,
+            "rss_after_close_kb": after_close.get("rss_kb"),
+            "rss_reopen_kb": reopen.get("rss_kb"),
             "active_seen": with_open.get("active"), "threads_open": with_open.get("threads"),
             "errors": n_errors, "first_errors": errors[:10]}
 
 
-def cycles_part(cycles: int, store_url: Optional[str], tickets: bool, trace: bool,
-                max_seconds: float, progress: Any = None) -> dict:
+def cycles_part(server: ServerProcess, cycles: int, trace: bool, max_seconds: float,
+                progress: Any = None) -> dict:
+    """Part (b) on ``server`` (started with ``trace`` when tracemalloc is wanted)."""
     client = ClientSide.make()
     rng = random.Random(2)
     points = sorted({max(1, cycles * i // 10) for i in range(1, 11)})
-    server = ServerProcess(store_url, tickets, trace, max_seconds=max_seconds + 120)
     samples: list[dict] = []
     errors: list[str] = []
     n_errors = 0
@@ -130,7 +148,7 @@ def cycles_part(cycles: int, store_url: Optional[str], tickets: bool, trace: boo
     try:
         for _ in range(WARMUP_CYCLES):
             _cycle(client, server.port, rng)
-        s = _sample(server, WARMUP_CYCLES)
+        s = _sample(server)
         samples.append({"cycle": 0, **s})
         for target in points:
             while done < target:
@@ -144,7 +162,7 @@ def cycles_part(cycles: int, store_url: Optional[str], tickets: bool, trace: boo
                     if len(errors) < 10:
                         errors.append(f"client: cycle {done + 1}: {type(exc).__name__}: {exc}")
                 done += 1
-            s = _sample(server, WARMUP_CYCLES + done)
+            s = _sample(server)
             samples.append({"cycle": done, "seconds": round(time.monotonic() - start, 1),
                             **s})
             if trace and target in (points[0], points[-1]):
@@ -184,12 +202,13 @@ def cycles_part(cycles: int, store_url: Optional[str], tickets: bool, trace: boo
 def report(result: dict, out: Any = sys.stdout) -> None:
     a, b = result.get("idle"), result.get("cycles")
     if a:
-        print(f"(a) {a['connections']} idle MLS connections, server RSS "
-              f"{a['rss_before_kb'] / 1024:.1f} -> {a['rss_open_kb'] / 1024:.1f} MiB "
-              f"({a['kb_per_connection']:.1f} KiB per connection); after closing them "
-              f"{a['rss_after_close_kb'] / 1024:.1f} MiB; errors {a['errors']}"
-              if a["kb_per_connection"] is not None else
-              f"(a) failed: {a['first_errors']}", file=out)
+        mib = {k: f"{a[k] / 1024:.1f} MiB" if a[k] is not None else "-"
+               for k in ("rss_before_kb", "rss_open_kb", "rss_after_close_kb", "rss_reopen_kb")}
+        per = f"{a['kb_per_connection']:.1f}" if a["kb_per_connection"] is not None else "-"
+        print(f"(a) {a['connections']} idle MLS connections, server RSS {mib['rss_before_kb']} "
+              f"-> {mib['rss_open_kb']} ({per} KiB per connection); after closing them "
+              f"{mib['rss_after_close_kb']}, with {a['connections']} open again "
+              f"{mib['rss_reopen_kb']}; errors {a['errors']}", file=out)
     if b:
         print(f"(b) {b['cycles']} handshake-update-close cycles in {b['seconds']:.0f} s "
               f"({b['cycles_per_s']:.1f}/s), epoch changes client {b['client_epoch_changes']}, "
@@ -232,11 +251,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     max_seconds = args.max_seconds or 60 + 0.1 * args.cycles
     result: dict = {"mls_suite": "0x0001", "store": args.store or "memory:",
                     "tickets": args.tickets, "cpu_count": os.cpu_count()}
-    if args.idle:
-        result["idle"] = idle_part(args.idle, args.store, args.tickets)
-    if args.cycles:
-        result["cycles"] = cycles_part(args.cycles, args.store, args.tickets, args.trace,
-                                       max_seconds, None if args.json else sys.stderr)
+    # Both servers are forked before any client work, so that neither inherits the
+    # memory of the other part's clients.
+    idle_server = ServerProcess(args.store, args.tickets, max_seconds=300 + args.idle * 2.0) \
+        if args.idle else None
+    try:
+        cycle_server = ServerProcess(args.store, args.tickets, args.trace,
+                                     max_seconds=300 + args.idle * 2.0 + max_seconds) \
+            if args.cycles else None
+    except BaseException:
+        if idle_server is not None:
+            idle_server.kill()
+        raise
+    try:
+        if idle_server is not None:
+            result["idle"] = idle_part(idle_server, args.idle)
+        if cycle_server is not None:
+            result["cycles"] = cycles_part(cycle_server, args.cycles, args.trace, max_seconds,
+                                           None if args.json else sys.stderr)
+    finally:
+        for srv in (idle_server, cycle_server):
+            if srv is not None:
+                srv.kill()
     result["errors"] = sum(result[k]["errors"] for k in ("idle", "cycles") if k in result)
     if args.json:
         print(json.dumps(result))
