@@ -2,10 +2,11 @@
 for the load and memory benchmarks.
 
 The server is what a deployment would run: the package's ``tls.server.MLSServer`` (one
-thread per connection) in one process, MLS required, echoing until the client closes. It lives in a forked process so that its
-resident memory (``/proc/<pid>/status``) and CPU time are its own, and it is steered
-through a pipe (statistics, garbage collection, tracemalloc snapshots, stop). It also
-stops by itself after ``max_seconds``, so a benchmark that dies cannot leave it behind.
+thread per connection), MLS required, echoing until the client closes. It lives in a
+forked process so that its resident memory (``/proc/<pid>/status``) and CPU time are
+its own, and it is steered through a pipe (statistics, garbage collection, tracemalloc
+snapshots, stop). It also stops by itself after ``max_seconds``, so a benchmark that
+dies cannot leave it behind.
 
 The client side is one function per step (connect + handshake, one checked echo, an
 epoch change carried by echo traffic), shared by both benchmarks so that they measure

@@ -2,15 +2,16 @@
 echo traffic per second, handshake latency, and errors (which must be none).
 
 One server process (``echo_server``: ``tls.server.MLSServer``, one thread per
-connection, MLS required, memory store unless ``--store``) and ``--clients`` client threads spread over a few forked
-client processes (``--threads-per-process``), all on 127.0.0.1. From one start time
-on, every client thread loops until ``--seconds`` have passed: connect, MLS handshake
-(timed from the TCP connect until ``handshakeClientCert`` returns), ``--messages`` echo
-messages of 1 to 2,048 random bytes, each read back whole and compared, with
-``--updates`` calls of ``mls_update(wait=False)`` spread among them so that each epoch
-change completes inside ``read()`` while traffic flows, more echoes only if a change is
-still in flight at the end, then close. A session started before the deadline runs to
-its end, so the measured time is from the start to the end of the last session.
+connection, MLS required, memory store unless ``--store``) and ``--clients`` client
+threads spread over a few forked client processes (``--threads-per-process``), all on
+127.0.0.1. From one start time on, every client thread loops until ``--seconds`` have
+passed: connect, MLS handshake (timed from the TCP connect until ``handshakeClientCert``
+returns), ``--messages`` echo messages of 1 to 2,048 random bytes, each read back whole
+and compared, with ``--updates`` calls of ``mls_update(wait=False)`` spread among them
+so that each epoch change completes inside ``read()`` while traffic flows, more echoes
+only if a change is still in flight at the end, then close. A session started before
+the deadline runs to its end, so the measured time is from the start to the end of the
+last session.
 
 Figures: handshakes/s (sessions whose handshake completed), epoch changes/s (changes
 the clients completed in both directions, ``mls_epoch_changes``: the client's automatic
