@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -50,10 +52,10 @@ from typing import Any, Callable, Iterator, Optional
 
 from tlslite.constants import (AlertDescription, CipherSuite, ContentType, HandshakeType,
                                KeyUpdateMessageType)
-from tlslite.errors import TLSAlert
+from tlslite.errors import TLSAlert, TLSRemoteAlert
 from tlslite.extensions import PskIdentity
 from tlslite.handshakehelpers import HandshakeHelpers
-from tlslite.messages import KeyUpdate, Message, NewSessionTicket
+from tlslite.messages import Alert, KeyUpdate, Message, NewSessionTicket
 from tlslite.tlsconnection import TLSConnection
 
 from . import engine as _engine
@@ -143,6 +145,7 @@ class _State:
         self.last_update = time.monotonic()
         self.ku_owed = False
         self.epoch_changes = 0
+        self.crossings = 0
 
     def __repr__(self) -> str:
         return f"<post-handshake state {self.engine!r}>"
@@ -151,9 +154,9 @@ class _State:
 class MLSPostHandshakeMixin:
     """Post-handshake MLS for ``MLSTLSConnection`` (see the module docstring).
 
-    Public API: :meth:`mls_update`, :meth:`handshakeClientMLSResume`,
+    Public API: :meth:`mls_update`, :meth:`mls_wait`, :meth:`handshakeClientMLSResume`,
     :attr:`mls_update_policy`, :attr:`mls_update_in_flight`, :attr:`mls_sending_epoch`,
-    :attr:`mls_receiving_epoch`, :attr:`mls_epoch_changes`.
+    :attr:`mls_receiving_epoch`, :attr:`mls_epoch_changes`, :attr:`mls_crossed_updates`.
     """
 
     #: class-wide default; set an :class:`UpdatePolicy` on a connection to change it
@@ -218,6 +221,21 @@ class MLSPostHandshakeMixin:
             for result in self._mls_pump(lambda: not st.engine.update_in_flight, True):
                 yield result
 
+    def mls_wait(self) -> None:
+        """Read until no epoch change is in flight; data that arrives is kept for ``read()``.
+
+        Not while another thread reads the connection.
+        """
+        st = self._mls_require()
+        for _ in self._mls_pump(lambda: not st.engine.update_in_flight, True):
+            pass
+
+    @property
+    def mls_crossed_updates(self) -> int:
+        """Peer connection_update messages that crossed one of ours (section 5)."""
+        st = self._mls_ph
+        return st.crossings if st is not None else 0
+
     def handshakeClientMLSResume(self, session: Any, mls_settings: Any = None,  # noqa: N802
                                  settings: Any = None, serverName: Optional[str] = None,  # noqa: N803
                                  alpn: Any = None, async_: bool = False) -> Any:
@@ -246,6 +264,10 @@ class MLSPostHandshakeMixin:
             mls = TwoPartySession.load(config, key, store)
         except KeyError:
             raise MLSResumptionError("no stored MLS group for this session") from None
+        # tlslite-ng marks the session of a connection that broke as not resumable;
+        # section 6 exists precisely to resume those: the server still decides.
+        session = copy.copy(session)
+        session.resumable = True
         off = copy.copy(self.mls_settings)
         off.mode = "off"  # section 6: ordinary ticket resumption, no MLS extension
         self._mls_resume_ctx = (mls, key, store, self.mls_settings)
@@ -560,6 +582,8 @@ class MLSPostHandshakeMixin:
             yield from self._mls_fail(AlertDescription.unexpected_message,
                                       "epoch_key_update not aligned with a record boundary")
         with self._mls_lock:
+            if message.kind == Kind.CONNECTION_UPDATE and st.engine.state.value == "await_marker":
+                st.crossings += 1
             for result in self._mls_call(st, st.engine.receive, message):
                 yield result
 
@@ -628,8 +652,9 @@ class MLSPostHandshakeMixin:
             for result in TLSConnection._sendMsgThroughSocket(self, msg):
                 yield result
             return
+        data = msg.contentType == ContentType.application_data
+        sock = self.sock
         with self._mls_lock:
-            data = msg.contentType == ContentType.application_data
             if data and self._mls_update_due(st):
                 for result in self._mls_start_update(st):
                     yield result
@@ -642,8 +667,77 @@ class MLSPostHandshakeMixin:
             st.write_records += 1
             if data:
                 st.write_bytes += len(msg.write())
-            for result in TLSConnection._sendMsgThroughSocket(self, msg):
-                yield result
+            # Sealed under the lock (record order = sequence order), written after it:
+            # no thread ever waits for the socket while holding the lock.
+            buffered = sock.buffer_writes
+            sock.buffer_writes = True
+            try:
+                for result in TLSConnection._sendMsgThroughSocket(self, msg):
+                    yield result
+            finally:
+                sock.buffer_writes = buffered
+        if buffered:
+            return
+        try:
+            self._mls_flush(wait=msg.contentType != ContentType.handshake)
+        except OSError:
+            if msg.contentType != ContentType.handshake:
+                raise
+            # As tlslite-ng does for a handshake message that cannot be sent: the
+            # peer may have closed after an alert; report that alert if it is there.
+            for result in self._getNextRecord():
+                if result in (0, 1):
+                    yield result
+                else:
+                    break
+            self._shutdown(False)
+            header, parser = result
+            if header.type == ContentType.alert:
+                raise TLSRemoteAlert(Alert().parse(parser)) from None
+            raise
+
+    def _mls_flush(self, wait: bool) -> None:
+        """Write the sealed records, in order, from whichever thread gets to it.
+
+        Data and alerts (``wait``) are written before the call returns, as tlslite-ng's
+        ``write()`` promises. Our handshake messages are often sent by the reading
+        thread: it must never block on a full socket (the peer may be blocked the same
+        way, waiting for us to read), so it writes what the socket takes at once and
+        leaves the rest to a short-lived helper thread.
+        """
+        queue = self.sock._write_queue
+        lock = self.__dict__.get("_mls_flush_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_mls_flush_lock", threading.Lock())
+        raw = self.sock.socket
+        while queue:
+            if not lock.acquire(blocking=wait):
+                return  # the thread writing now rechecks the queue after it is done
+            try:
+                buf = bytearray()
+                while queue:
+                    try:
+                        buf += queue.popleft()
+                    except IndexError:
+                        break
+                if wait:
+                    raw.sendall(buf)
+                else:
+                    sent = 0
+                    try:
+                        # A socket with a timeout polls before sending: ask first.
+                        if buf and select.select([], [raw], [], 0)[1]:
+                            sent = raw.send(buf, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        pass
+                    if sent < len(buf):
+                        queue.appendleft(bytes(buf[sent:]))
+                        threading.Thread(target=self._mls_flush, args=(True,),
+                                         daemon=True).start()
+                        return
+            finally:
+                lock.release()
+            wait = False
 
     def send_keyupdate_request(self, message_type: int) -> Iterator[Any]:
         st = self._mls_ph
