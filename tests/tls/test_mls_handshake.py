@@ -156,4 +156,6 @@ def test_settings_validation():
         MLSServerSettings(extension_type=70000).validate()
     with pytest.raises(ValueError, match="key_package_lifetime"):
         MLSClientSettings(key_package_lifetime=10 ** 9).validate()
+    with pytest.raises(ValueError, match="state_lifetime"):
+        MLSServerSettings(state_lifetime=0).validate()
     assert "key" not in repr(MLSClientSettings(signature_key=b"secret", credential=object()))

@@ -38,6 +38,7 @@ def make_config(engine: SimpleNamespace, settings: MLSSettings,
         auth_policy=settings.auth_policy,
         store=settings.store,
         binding_protocol=settings.binding_protocol,
+        state_lifetime=settings.state_lifetime,
     )
     if isinstance(settings, MLSClientSettings):
         kwargs.update(key_package_lifetime=settings.key_package_lifetime,

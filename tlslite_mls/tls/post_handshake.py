@@ -348,7 +348,7 @@ class MLSPostHandshakeMixin:
             return
         group_key = _resolve(store, store_key(selected[2], client=False))
         if store.load_group(group_key) is not None:
-            _link(store, new_key, group_key)
+            _link(store, new_key, group_key, cfg.state_lifetime)
             self._mls_server_group = (group_key, store, cfg)
 
     def _handshakeWrapperAsync(self, handshaker: Any, checker: Any) -> Iterator[Any]:  # noqa: N802
@@ -398,7 +398,8 @@ class MLSPostHandshakeMixin:
                                               "the server did not resume the TLS session, "
                                               "so the MLS group cannot be resumed",
                                               MLSResumptionError("ticket not accepted"))
-                _link(store, store_key(self.session.resumptionMasterSecret, client=True), key)
+                _link(store, store_key(self.session.resumptionMasterSecret, client=True), key,
+                      user_cfg.state_lifetime)
                 st = yield from self._mls_begin(mls, user_cfg.validate(),
                                                 self._mls_client_psk())
                 with self._mls_lock:
@@ -787,11 +788,9 @@ def _resolve(store: Any, key: bytes) -> bytes:
     return bytes(target) if target is not None else key
 
 
-def _link(store: Any, key: bytes, group_key: bytes) -> None:
+def _link(store: Any, key: bytes, group_key: bytes, lifetime: Optional[float]) -> None:
     """Make a later connection's session key stand for ``group_key``."""
     if key == group_key:
         return
-    from ..twoparty.config import MLSHandshakeConfig
-    lifetime = MLSHandshakeConfig.state_lifetime
     store.save_group(ALIAS_PREFIX + key, group_key,
                      expires_at=time.time() + lifetime if lifetime else None)

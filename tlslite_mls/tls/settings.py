@@ -20,6 +20,10 @@ from ..codepoints import (MAX_KEY_PACKAGE_LIFETIME, TLS_BINDING_EXTENSION_MODE,
 DEFAULT_MLS_SUITES = (0x0001, 0x0003, 0x0002)
 
 
+# tlslite-ng's default HandshakeSettings.ticketLifetime.
+DEFAULT_STATE_LIFETIME = 24 * 3600
+
+
 class MLSMode(str, Enum):
     """How much a side insists on MLS."""
 
@@ -47,6 +51,9 @@ class MLSSettings:
     :ivar extension_type: code point of ``tls_using_mls_handshake``.
     :ivar handshake_type: code point of ``mls_handshake``.
     :ivar binding_protocol: ``tls_binding.protocol`` of this mode.
+    :ivar state_lifetime: seconds a group kept for resumption stays in the store.
+        The default is tlslite-ng's default ticket lifetime (one day): a group is
+        useless once no ticket can resume it, so keep the two equal.
     """
 
     def __init__(self, mode: "MLSMode | str" = MLSMode.PREFERRED,
@@ -55,8 +62,10 @@ class MLSSettings:
                  auth_policy: Any = None, send_certificates: bool = False,
                  store: Any = None, extension_type: int = TLS_EXT_MLS_HANDSHAKE,
                  handshake_type: int = TLS_HS_MLS_HANDSHAKE,
-                 binding_protocol: bytes = TLS_BINDING_EXTENSION_MODE) -> None:
+                 binding_protocol: bytes = TLS_BINDING_EXTENSION_MODE,
+                 state_lifetime: float = DEFAULT_STATE_LIFETIME) -> None:
         self.mode = mode
+        self.state_lifetime = state_lifetime
         self.suites = list(suites)
         self.credential = credential
         self.signature_key = signature_key
@@ -109,6 +118,9 @@ class MLSSettings:
         elif self.signature_key is not None and not isinstance(self.signature_key,
                                                                (bytes, bytearray)):
             raise ValueError("signature_key must be the private key as bytes")
+        if not isinstance(self.state_lifetime, (int, float)) or self.state_lifetime <= 0:
+            raise ValueError(f"state_lifetime must be a positive number of seconds, "
+                             f"not {self.state_lifetime!r}")
         for name in ("extension_type",):
             v = getattr(self, name)
             if not isinstance(v, int) or not 0 <= v <= 0xFFFF:
