@@ -186,6 +186,13 @@ class TwoPartySession:
         """Begin an epoch change with an empty commit (section 5, step 1)."""
         if self._state is not State.IDLE:
             raise UpdateInFlight(f"no new update while {self._state.value}")
+        pending = self._new_pending()
+        self._pending = pending
+        self._state = State.AWAIT_MARKER
+        return [Send(TwoPartyMLSMessage(Kind.CONNECTION_UPDATE, commit=pending.message))]
+
+    def _new_pending(self) -> "_Pending":
+        """An empty commit of ours, stored before anything that depends on it is sent."""
         pc = self._group.commit()
         pending = _Pending(pc.message_bytes, pc.group)
         try:
@@ -193,9 +200,7 @@ class TwoPartySession:
         except BaseException:
             pc.group.retire()
             raise
-        self._pending = pending
-        self._state = State.AWAIT_MARKER
-        return [Send(TwoPartyMLSMessage(Kind.CONNECTION_UPDATE, commit=pending.message))]
+        return pending
 
     def resume(self) -> list[Event]:
         """Send the resumption request of a session restored with :meth:`load`.
@@ -207,13 +212,7 @@ class TwoPartySession:
             raise UpdateInFlight(f"resume() is for a freshly loaded session, not {self._state.value}")
         pending = self._pending
         if pending is None:
-            pc = self._group.commit()
-            pending = _Pending(pc.message_bytes, pc.group)
-            try:
-                self._write(self._group, pending, self._last_peer_commit)
-            except BaseException:
-                pc.group.retire()
-                raise
+            pending = self._new_pending()
         self._pending = pending
         self._state = State.AWAIT_RESPONSE
         return [Send(TwoPartyMLSMessage(Kind.RESUMPTION_REQUEST, commit=pending.message))]
