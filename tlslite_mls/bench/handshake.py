@@ -149,6 +149,7 @@ def _client_handshake(impl: str) -> Callable[[socket.socket], None]:
     from tlslite import TLSConnection
 
     from ..tls import MLSClientSettings, MLSTLSConnection
+    from ..tls.post_handshake import UpdatePolicy
     settings = _tlslite_settings()
     mls = MLSClientSettings(mode="required", suites=[1], expected_identity=SERVER_IDENTITY) \
         if impl == "tlslite_mls" else None
@@ -156,6 +157,9 @@ def _client_handshake(impl: str) -> Callable[[socket.socket], None]:
     def connect_tlslite(sock: socket.socket) -> None:
         conn = MLSTLSConnection(sock, mls_settings=mls) if mls is not None \
             else TLSConnection(sock)
+        if mls is not None:
+            # The handshake alone: no epoch change after it, nothing kept for resumption.
+            conn.mls_update_policy = UpdatePolicy(initial_update=False, resumable=False)
         conn.handshakeClientCert(settings=settings)
         if bytes(conn.read(max=1)) != b"!":
             raise RuntimeError(f"{impl}: no byte after the handshake")
