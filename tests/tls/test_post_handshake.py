@@ -369,3 +369,28 @@ def test_tickets_carry_no_mls_state(pki):
     for ticket in conn.session.tickets:
         assert state[:64] not in bytes(ticket.ticket)
         assert srv.mls_session.group_id not in bytes(ticket.ticket)
+
+
+def test_required_server_resumes_and_refuses_a_ticket_without_a_group(pki):
+    from tlslite.errors import TLSRemoteAlert
+    cstore, sstore = MemoryStore(), MemoryStore()
+    required = dict(mode="required")
+    conn, _ = _first(pki, cstore, sstore)
+    n = conn.mls_epoch
+
+    def client(sock):
+        c = MLSTLSConnection(sock)
+        c.handshakeClientMLSResume(conn.session, client_mls(store=cstore),
+                                   settings=tls13_settings())
+        c.write(b"r")
+        assert bytes(c.read()) == b"echo:r"
+        return c
+
+    c2, s2 = _ok(*pair(client, _serve(pki, _echo(1), mls=server_mls(store=sstore, **required),
+                                      ticketKeys=TICKET_KEYS)))
+    assert c2.mls_epoch == s2.mls_epoch == n + 2
+    # The same ticket at a server that has no group for it: required mode refuses.
+    c3, s3 = pair(client, _serve(pki, _echo(1), mls=server_mls(store=MemoryStore(), **required),
+                                 ticketKeys=TICKET_KEYS))
+    assert isinstance(c3.error, TLSRemoteAlert) and "handshake_failure" in str(c3.error)
+    assert s3.error is not None and "resumes no MLS group" in str(s3.error)

@@ -450,7 +450,11 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             if found and find_all(msg.extensions, ExtensionType.early_data):
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"ClientHello carries {name} together with early_data")
-            if not found and cfg.required:
+            # A ClientHello with a ticket may resume an MLS group (PROFILE.md section 6:
+            # resumption carries no extension); required mode then checks, after the
+            # handshake, that the ticket does lead to a group.
+            if not found and cfg.required and \
+                    not find_all(msg.extensions, ExtensionType.pre_shared_key):
                 yield from self._mls_alert(
                     AlertDescription.handshake_failure,
                     "MLS is required but the ClientHello does not offer it",

@@ -414,13 +414,16 @@ class MLSPostHandshakeMixin:
             yield from self._mls_begin(fresh, cfg, selected[0] if selected else None)
             return
         if self._mls_server_group is None:
+            yield from self._mls_required_without_group(cfg)
             return
         group_key, store, cfg = self._mls_server_group
         from ..twoparty.session import TwoPartySession
         try:
             mls = TwoPartySession.load(_engine.make_config(_engine.load(), cfg), group_key, store)
         except KeyError:
-            return  # expired meanwhile: plain TLS resumption; a request will be refused
+            # expired meanwhile: plain TLS resumption; a request will be refused
+            yield from self._mls_required_without_group(cfg)
+            return
         except Exception as exc:
             yield from self._mls_fail(alert_for(exc), describe(exc), exc)
         selected = self._mls_selected_ticket()
@@ -435,6 +438,14 @@ class MLSPostHandshakeMixin:
         else:
             self._mls_ph = None
             mls.close()
+            yield from self._mls_required_without_group(cfg)
+
+    def _mls_required_without_group(self, cfg: Any) -> Iterator[Any]:
+        """A server that requires MLS refuses a resumption that brings no MLS group."""
+        if cfg is not None and cfg.enabled and cfg.required and self.mls_session is None:
+            yield from self._mls_fail(AlertDescription.handshake_failure,
+                                      "MLS is required but this resumption resumes no MLS group",
+                                      MLSResumptionError("no MLS group for this ticket"))
 
     def _mls_client_psk(self) -> Optional[bytes]:
         """The ticket PSK of a resumed client handshake (tlslite-ng offers tickets[0])."""
