@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
 from tlslite.constants import CipherSuite
@@ -282,17 +282,20 @@ def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, s
                              send_certificates=args.send_certificates, **auth), how
 
 
-def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
-          linger: float) -> None:
-    """stdin -> server, server -> stdout, on one thread; linger after stdin ends."""
+def pump_stdio(sock: socket.socket, stdin: Any, stdout: Any, linger: float, *,
+               buffered: Callable[[], bool], send: Callable[[bytes], None],
+               receive: Callable[[], Optional[bytes]], closed: Callable[[], bool]) -> None:
+    """stdin -> server, server -> stdout, on one thread; linger after stdin ends.
+
+    Shared by both modes' clients. ``receive`` returns None once the peer closed,
+    ``b""`` when a record carried nothing for the application (an MLS message).
+    """
     fd = stdin.fileno()
     stdin_open = True
     last = time.monotonic()
-    while True:
-        if conn.closed:
-            return
-        if getattr(conn, "_readBuffer", None):
-            readable = [sock]
+    while not closed():
+        if buffered():
+            readable: list = [sock]
         else:
             waits = [sock] + ([fd] if stdin_open else [])
             timeout = None if stdin_open else max(0.0, linger - (time.monotonic() - last))
@@ -302,17 +305,28 @@ def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
         if fd in readable and stdin_open:
             data = os.read(fd, 16384)
             if data:
-                conn.write(data)
+                send(data)
             else:
                 stdin_open = False
             last = time.monotonic()
         if sock in readable:
-            data = conn.read(max=16384)
-            if not data:
+            data = receive()
+            if data is None:
                 return
-            stdout.write(bytes(data))
-            stdout.flush()
+            if data:
+                stdout.write(data)
+                stdout.flush()
             last = time.monotonic()
+
+
+def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
+          linger: float) -> None:
+    def receive() -> Optional[bytes]:
+        data = conn.read(max=16384)
+        return bytes(data) if data else None
+    pump_stdio(sock, stdin, stdout, linger,
+               buffered=lambda: bool(getattr(conn, "_readBuffer", None)),
+               send=conn.write, receive=receive, closed=lambda: conn.closed)
 
 
 def cmd_client(args: argparse.Namespace) -> int:

@@ -221,39 +221,24 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
 # ----------------------------------------------------------------------------
 def _pump(conn: MLSTLSChannel, stdin: Any, stdout: Any, linger: float,
           update_every: int) -> None:
-    """stdin -> server, server -> stdout, on one thread; linger after stdin ends."""
-    fd = stdin.fileno()
-    sock = conn.sock
-    stdin_open = True
-    last = time.monotonic()
+    """stdin -> server, server -> stdout; an epoch change every ``update_every`` chunks."""
+    from ..cli import pump_stdio
     chunks = 0
-    while not conn.closed:
-        if conn.pending():
-            readable: list = [sock]
-        else:
-            waits = [sock] + ([fd] if stdin_open else [])
-            timeout = None if stdin_open else max(0.0, linger - (time.monotonic() - last))
-            readable, _, _ = select.select(waits, [], [], timeout)
-            if not readable:
-                return  # stdin done and the server is quiet
-        if fd in readable and stdin_open:
-            data = os.read(fd, 16384)
-            if data:
-                conn.write(data)
-                chunks += 1
-                if update_every and chunks % update_every == 0 and not conn.update_in_flight:
-                    conn.start_update()
-            else:
-                stdin_open = False
-            last = time.monotonic()
-        if sock in readable:
-            if not conn.pending() and not conn.pump_one():
-                return  # close_notify
-            data = conn.read_buffered(16384)
-            if data:
-                stdout.write(data)
-                stdout.flush()
-            last = time.monotonic()
+
+    def send(data: bytes) -> None:
+        nonlocal chunks
+        conn.write(data)
+        chunks += 1
+        if update_every and chunks % update_every == 0 and not conn.update_in_flight:
+            conn.start_update()
+
+    def receive() -> Optional[bytes]:
+        if not conn.pending() and not conn.pump_one():
+            return None  # close_notify
+        return conn.read_buffered(16384)
+
+    pump_stdio(conn.sock, stdin, stdout, linger, buffered=conn.pending, send=send,
+               receive=receive, closed=lambda: conn.closed)
 
 
 def cmd_client(args: argparse.Namespace) -> int:
