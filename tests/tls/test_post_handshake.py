@@ -392,5 +392,11 @@ def test_required_server_resumes_and_refuses_a_ticket_without_a_group(pki):
     # The same ticket at a server that has no group for it: required mode refuses.
     c3, s3 = pair(client, _serve(pki, _echo(1), mls=server_mls(store=MemoryStore(), **required),
                                  ticketKeys=TICKET_KEYS))
-    assert isinstance(c3.error, TLSRemoteAlert) and "handshake_failure" in str(c3.error)
+    # The client sees the alert, or (if the server closed before it read it) a
+    # broken connection; the server names the reason either way.
+    assert c3.error is not None
+    if isinstance(c3.error, TLSRemoteAlert):
+        assert "handshake_failure" in str(c3.error)
+    else:
+        assert isinstance(c3.error, OSError)
     assert s3.error is not None and "resumes no MLS group" in str(s3.error)
