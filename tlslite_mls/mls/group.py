@@ -112,13 +112,15 @@ class StagedCommit:
 class PendingCommit:
     """A commit we created: send ``message`` (and ``welcome``), adopt ``group`` later."""
 
-    message: MLSMessage
+    message: Optional[MLSMessage]
     group: "Group"
     welcome: Optional[Welcome] = None
     group_info: Optional[GroupInfo] = None
 
     @property
     def message_bytes(self) -> bytes:
+        if self.message is None:
+            raise StateError("this commit was made without a message to send")
         return self.message.serialize()
 
 
@@ -247,20 +249,29 @@ class Group:
         The creator's leaf is the KeyPackage's leaf node as is, so the creator
         keeps its encryption key for the peer's first UpdatePath.
         """
-        config = config or GroupConfig()
         kp = bundle.key_package
-        cs = get_cipher_suite(kp.cipher_suite)
+        return cls.create_with_leaf(get_cipher_suite(kp.cipher_suite), kp.leaf_node,
+                                    bundle.encryption_private, bundle.signature_private,
+                                    group_id=group_id, extensions=extensions, config=config)
+
+    @classmethod
+    def create_with_leaf(cls, cs: CipherSuite, leaf: LeafNode, encryption_private: bytes,
+                         signature_private: bytes, *, group_id: Optional[bytes] = None,
+                         extensions: Sequence[Extension] = (),
+                         config: Optional[GroupConfig] = None) -> "Group":
+        """:meth:`create` from a leaf alone (see ``keypackage.create_leaf_node``)."""
+        config = config or GroupConfig()
         check_unique_extensions(extensions, "GroupContext.extensions")
-        check_required_capabilities(kp.leaf_node, required_capabilities(extensions))
-        tree = RatchetTree.with_leaf(cs, kp.leaf_node)
+        check_required_capabilities(leaf, required_capabilities(extensions))
+        tree = RatchetTree.with_leaf(cs, leaf)
         context = GroupContext(MLS10, cs.suite_id, group_id or os.urandom(32), 0,
                                tree.tree_hash(), b"", list(extensions))
         gc = context.serialize()
         secrets = derive_epoch_secrets(cs, os.urandom(cs.hash_length), None, None, gc)
         tag = confirmation_tag(cs, secrets.confirmation_key, b"")
         interim = interim_transcript_hash(cs, b"", tag)
-        private = TreePrivateState.for_leaf(cs, 0, bundle.encryption_private)
-        return cls(cs, context, tree, private, bundle.signature_private, secrets, interim,
+        private = TreePrivateState.for_leaf(cs, 0, encryption_private)
+        return cls(cs, context, tree, private, signature_private, secrets, interim,
                    config)
 
     # --- framing helpers -------------------------------------------------------------
@@ -325,13 +336,17 @@ class Group:
                wire_format: Optional[int] = None,
                group_info_extensions: Sequence[Extension] = (),
                leaf_extensions: Optional[Sequence[Extension]] = None,
+               frame_message: bool = True,
                ) -> PendingCommit:
         """Create a commit of ``proposals`` (by value) and cached proposals (by reference).
 
         ``by_reference`` defaults to every cached proposal. ``path`` defaults to
         an UpdatePath whenever one is allowed; a path is forced where section
         12.4 requires one. The returned ``group`` is the next epoch; this group
-        stays usable (and unchanged) until the caller adopts it.
+        stays usable (and unchanged) until the caller adopts it. With
+        ``frame_message=False`` the commit is signed (the transcript needs the
+        signature) but not protected for sending: for a commit only a Welcome
+        reports, as the two-party profile's first one.
         """
         refs = list(self._proposals) if by_reference is None else list(by_reference)
         resolved = [_ResolvedProposal(p, self.own_leaf, False) for p in proposals]
@@ -383,7 +398,7 @@ class Group:
         new_group, joiner_secret = self._next_epoch(
             tree, private, extensions, auth_content, commit_secret, psk, tree_hash)
         auth_content.auth.confirmation_tag = new_group._last_confirmation_tag
-        message = self._protect(auth_content)
+        message = self._protect(auth_content) if frame_message else None
 
         welcome = group_info = None
         if added or group_info_extensions:

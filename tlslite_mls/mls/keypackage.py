@@ -80,17 +80,19 @@ def default_capabilities(cs: CipherSuite, *, extensions: Sequence[int] = (),
     return Capabilities([MLS10], *lists)
 
 
-def create_key_package(cs: CipherSuite, credential: Credential, signature_private: bytes, *,
-                       capabilities: Optional[Capabilities] = None,
-                       lifetime_seconds: int = 12 * 3600,
-                       not_before: Optional[int] = None,
-                       leaf_extensions: Sequence[Extension] = (),
-                       extensions: Sequence[Extension] = ()) -> KeyPackageBundle:
-    """A fresh, signed KeyPackage. ``not_before`` defaults to now minus a little skew."""
+def create_leaf_node(cs: CipherSuite, credential: Credential, signature_private: bytes, *,
+                     capabilities: Optional[Capabilities] = None,
+                     lifetime_seconds: int = 12 * 3600,
+                     not_before: Optional[int] = None,
+                     leaf_extensions: Sequence[Extension] = (),
+                     signer: Optional[object] = None) -> tuple[LeafNode, bytes]:
+    """A signed key_package leaf and its encryption private key.
+
+    A group creator needs only this (no init key, no KeyPackage signature).
+    """
     now = int(time.time())
     start = now - 60 if not_before is None else not_before
-    signer = cs.signature.load_private(signature_private)
-    init_priv, init_pub = cs.generate_hpke_key_pair()
+    signer = signer or cs.signature.load_private(signature_private)
     enc_priv, enc_pub = cs.generate_hpke_key_pair()
     leaf = LeafNode(
         encryption_key=enc_pub,
@@ -101,6 +103,22 @@ def create_key_package(cs: CipherSuite, credential: Credential, signature_privat
         lifetime=Lifetime(start, start + lifetime_seconds),
         extensions=list(leaf_extensions))
     leaf.sign(cs, signer)
+    return leaf, enc_priv
+
+
+def create_key_package(cs: CipherSuite, credential: Credential, signature_private: bytes, *,
+                       capabilities: Optional[Capabilities] = None,
+                       lifetime_seconds: int = 12 * 3600,
+                       not_before: Optional[int] = None,
+                       leaf_extensions: Sequence[Extension] = (),
+                       extensions: Sequence[Extension] = ()) -> KeyPackageBundle:
+    """A fresh, signed KeyPackage. ``not_before`` defaults to now minus a little skew."""
+    signer = cs.signature.load_private(signature_private)
+    leaf, enc_priv = create_leaf_node(cs, credential, signature_private,
+                                      capabilities=capabilities,
+                                      lifetime_seconds=lifetime_seconds, not_before=not_before,
+                                      leaf_extensions=leaf_extensions, signer=signer)
+    init_priv, init_pub = cs.generate_hpke_key_pair()
     kp = KeyPackage(MLS10, cs.suite_id, init_pub, leaf, list(extensions), b"")
     kp.sign(cs, signer)
     return KeyPackageBundle(kp, init_priv, enc_priv, signature_private)

@@ -37,7 +37,7 @@ from ..mls.errors import CredentialError, DecodeError, MLSError, ProtocolError
 from ..mls.extensions import Extension, RequiredCapabilities, find_extension
 from ..mls.group import Group
 from ..mls.keypackage import (KeyPackage, KeyPackageBundle, create_key_package,
-                              default_capabilities)
+                              create_leaf_node, default_capabilities)
 from ..mls.leafnode import LIFETIME_TOLERANCE, check_lifetime
 from ..mls.proposals import Add, Proposal
 from ..mls.welcome import Welcome
@@ -227,18 +227,19 @@ class ResponderHandshake:
         binding = _binding_extension(config)
         # The creator leaf keeps source key_package until our first commit renews it;
         # its lifetime must outlast the connection and its resumptions.
-        own = create_key_package(cs, credential, signature_private,
-                                 capabilities=_capabilities(cs, config),
-                                 lifetime_seconds=config.creator_leaf_lifetime,
-                                 leaf_extensions=[binding])
+        leaf, encryption_private = create_leaf_node(
+            cs, credential, signature_private, capabilities=_capabilities(cs, config),
+            lifetime_seconds=config.creator_leaf_lifetime, leaf_extensions=[binding])
         group_id = config.group_id_prefix + os.urandom(config.group_id_random_length)
         extensions = [Extension(ExtensionType.REQUIRED_CAPABILITIES, _required(config).serialize()),
                       binding]
-        group = Group.create(own, group_id=group_id, extensions=extensions,
-                             config=config.group_config(policy))
+        group = Group.create_with_leaf(cs, leaf, encryption_private, signature_private,
+                                       group_id=group_id, extensions=extensions,
+                                       config=config.group_config(policy))
         try:
+            # Only the Welcome reports this commit: it is never sent as a message.
             pc = group.commit(
-                proposals=[Proposal.of(Add(kp))], path=False,
+                proposals=[Proposal.of(Add(kp))], path=False, frame_message=False,
                 group_info_extensions=[Extension(config.client_hello_hash_extension_type,
                                                  _opaque(bytes(client_hello_hash)))])
         except CredentialError as e:
