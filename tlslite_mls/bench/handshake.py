@@ -54,6 +54,10 @@ class _Material:
             f.write(self.key_pem)
         self.mls_credential = Credential.basic(SERVER_IDENTITY)
         self.mls_key, _ = get_cipher_suite(1).generate_signature_key_pair()
+        # Both sides have a standing identity, as deployments do (the throw-away
+        # identity of the command line is a convenience, not a use case to time).
+        self.mls_client_credential = Credential.basic(b"bench-client")
+        self.mls_client_key, _ = get_cipher_suite(1).generate_signature_key_pair()
 
     def cleanup(self) -> None:
         for path in (self.cert_path, self.key_path):
@@ -133,7 +137,7 @@ def _server_handshake(impl: str, mat: _Material) -> Callable[[socket.socket], No
     return serve_tlslite
 
 
-def _client_handshake(impl: str) -> Callable[[socket.socket], None]:
+def _client_handshake(impl: str, mat: "_Material") -> Callable[[socket.socket], None]:
     if impl == "ssl":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
@@ -151,7 +155,9 @@ def _client_handshake(impl: str) -> Callable[[socket.socket], None]:
     from ..tls import MLSClientSettings, MLSTLSConnection
     from ..tls.post_handshake import UpdatePolicy
     settings = _tlslite_settings()
-    mls = MLSClientSettings(mode="required", suites=[1], expected_identity=SERVER_IDENTITY) \
+    mls = MLSClientSettings(mode="required", suites=[1], expected_identity=SERVER_IDENTITY,
+                            credential=mat.mls_client_credential,
+                            signature_key=mat.mls_client_key) \
         if impl == "tlslite_mls" else None
 
     def connect_tlslite(sock: socket.socket) -> None:
@@ -202,7 +208,7 @@ def measure(impl: str, n: int, runs: int, mat: _Material) -> tuple[list[float], 
                          daemon=True)
     server.start()
     listener.close()
-    connect = _client_handshake(impl)
+    connect = _client_handshake(impl, mat)
     rates, cpu_ms = [], []
     try:
         for r in range(runs + 1):  # run 0 warms up

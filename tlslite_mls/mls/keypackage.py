@@ -96,7 +96,7 @@ def create_leaf_node(cs: CipherSuite, credential: Credential, signature_private:
     enc_priv, enc_pub = cs.generate_hpke_key_pair()
     leaf = LeafNode(
         encryption_key=enc_pub,
-        signature_key=cs.signature.public_key(signature_private),
+        signature_key=cs.signature.public_key(signer),
         credential=credential,
         capabilities=capabilities or default_capabilities(cs),
         leaf_node_source=LeafNodeSource.KEY_PACKAGE,

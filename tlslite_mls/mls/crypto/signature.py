@@ -27,7 +27,8 @@ class SignatureScheme:
         """A fresh (private, public) key pair as bytes."""
         raise NotImplementedError
 
-    def public_key(self, private: bytes) -> bytes:
+    def public_key(self, private: "bytes | Any") -> bytes:
+        """The public key of a private key given as bytes or loaded (:meth:`load_private`)."""
         raise NotImplementedError
 
     def load_private(self, private: bytes) -> Any:
@@ -61,8 +62,10 @@ class _EdDSA(SignatureScheme):
         raw = os.urandom(self.private_size)
         return raw, self.public_key(raw)
 
-    def public_key(self, private: bytes) -> bytes:
-        return self._priv.from_private_bytes(private).public_key().public_bytes_raw()
+    def public_key(self, private: "bytes | Any") -> bytes:
+        if isinstance(private, (bytes, bytearray)):
+            private = self._priv.from_private_bytes(private)
+        return private.public_key().public_bytes_raw()
 
     def load_private(self, private: bytes) -> Any:
         return self._priv.from_private_bytes(private)
@@ -106,8 +109,10 @@ class _ECDSA(SignatureScheme):
         return key.public_bytes(serialization.Encoding.X962,
                                 serialization.PublicFormat.UncompressedPoint)
 
-    def public_key(self, private: bytes) -> bytes:
-        return self._encode_point(self._load_private(private).public_key())
+    def public_key(self, private: "bytes | Any") -> bytes:
+        if isinstance(private, (bytes, bytearray)):
+            private = self._load_private(private)
+        return self._encode_point(private.public_key())
 
     def load_private(self, private: bytes) -> Any:
         return self._load_private(private)
