@@ -149,13 +149,17 @@ def summary(conn: MLSTLSChannel) -> str:
 # ----------------------------------------------------------------------------
 # server
 # ----------------------------------------------------------------------------
-def echo(conn: MLSTLSChannel, update_every: int = 0) -> int:
-    """Echo every chunk until close_notify; start an epoch change every N chunks."""
+def echo(conn: MLSTLSChannel, update_every: int = 0,
+         update_on: Optional[bytes] = None) -> int:
+    """Echo every chunk until close_notify; start an epoch change every N chunks,
+    and (before echoing it) on a chunk equal to ``update_on``."""
     chunks = 0
     while True:
         data = conn.read()
         if not data:
             return chunks
+        if update_on is not None and data == update_on:
+            conn.start_update()
         conn.write(data)
         chunks += 1
         if update_every and chunks % update_every == 0:
@@ -314,13 +318,7 @@ def demo_mls_tls(out: TextIO = sys.stdout, suite: int = 0x0003, updates: int = 3
             server_conns.append(conn)
             try:
                 conn.handshake()
-                while True:
-                    data = conn.read()
-                    if not data:
-                        break
-                    if data == b"please update":
-                        conn.start_update()
-                    conn.write(data)
+                echo(conn, update_on=b"please update")
             except Exception as exc:  # noqa: BLE001 - shown in the account
                 errors.append(exc)
             finally:
@@ -411,13 +409,7 @@ def _bench_server(listener: socket.socket, suite: int, connections: int) -> None
         conn = MLSTLSServer(sock, settings)
         try:
             conn.handshake()
-            while True:
-                data = conn.read()
-                if not data:
-                    break
-                if data == b"u":
-                    conn.start_update()
-                conn.write(data)
+            echo(conn, update_on=b"u")
         except Exception:  # noqa: BLE001 - the client side reports
             pass
         finally:
@@ -490,49 +482,28 @@ def bench_mls_tls(n: int = 20, suite: int = 0x0003) -> dict:
 # ----------------------------------------------------------------------------
 # standalone entry point
 # ----------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    from ..cli import parse_address
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``server``/``client`` are the main command line's with ``--mls-tls``;
+    ``demo`` and ``bench [-n N] [--suite S]`` run this mode's parts alone."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("server", "client"):
+        from ..cli import main as cli_main
+        return cli_main([args[0], "--mls-tls", *args[1:]])
     p = argparse.ArgumentParser(prog="python -m tlslite_mls.mlstls.cli",
-                                description="MLS-TLS mode (MLS replaces the TLS handshake)")
+                                description="MLS-TLS mode (MLS replaces the TLS handshake); "
+                                            "server and client take the options of "
+                                            "'python -m tlslite_mls server|client --mls-tls'")
     sub = p.add_subparsers(dest="command", required=True)
-    for role in ("server", "client"):
-        q = sub.add_parser(role, help="echo server" if role == "server"
-                           else "stdin to the server, replies to stdout")
-        q.add_argument("--suite", type=lambda s: int(s, 0), action="append",
-                       help="MLS cipher suite id, repeatable, preferred first")
-        q.add_argument("--identity", help="basic MLS credential with this identity")
-        q.add_argument("--mls-cert", help="PEM certificate chain for an x509 MLS credential")
-        q.add_argument("--mls-key", help="PEM private key of --mls-cert")
-        if role == "server":
-            q.add_argument("--count", type=int, default=0,
-                           help="serve this many connections one at a time, then exit")
-        else:
-            q.add_argument("--trust-anchor", help="PEM CA certificates for an x509 server")
-            q.add_argument("--server-name", help="name checked in an x509 server credential")
-            q.add_argument("--expect-identity", help="accept only this basic server identity")
-            q.add_argument("--accept-any-identity", action="store_true",
-                           help="accept any server identity (no authentication)")
-            q.add_argument("--timeout", type=float, default=30.0, help="handshake timeout")
-            q.add_argument("--linger", type=float, default=2.0,
-                           help="seconds to wait for replies after stdin ends")
-        add_arguments(q, role)
-        q.add_argument("address", type=parse_address, metavar="HOST:PORT")
+    sub.add_parser("server", help="echo server")
+    sub.add_parser("client", help="stdin to the server, replies to stdout")
     sub.add_parser("demo", help="server and client on 127.0.0.1, with an account")
     b = sub.add_parser("bench", help="handshakes/s and epoch changes/s on loopback")
     b.add_argument("-n", type=int, default=20)
     b.add_argument("--suite", type=lambda s: int(s, 0), default=0x0003)
-    return p
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "server":
-        return cmd_server(args)
-    if args.command == "client":
-        return cmd_client(args)
-    if args.command == "demo":
+    parsed = p.parse_args(args)
+    if parsed.command == "demo":
         return demo_mls_tls()
-    result = bench_mls_tls(args.n, args.suite)
+    result = bench_mls_tls(parsed.n, parsed.suite)
     for key, value in result.items():
         print(f"{key:22} {value}")
     return 0
