@@ -394,7 +394,7 @@ class MLSPostHandshakeMixin:
             elif ctx is not None:
                 mls, key, store, user_cfg = ctx
                 if not self.resumed:
-                    yield from self._mls_fail(AlertDescription.handshake_failure,
+                    yield from self._mls_alert(AlertDescription.handshake_failure,
                                               "the server did not resume the TLS session, "
                                               "so the MLS group cannot be resumed",
                                               MLSResumptionError("ticket not accepted"))
@@ -425,7 +425,7 @@ class MLSPostHandshakeMixin:
             yield from self._mls_required_without_group(cfg)
             return
         except Exception as exc:
-            yield from self._mls_fail(alert_for(exc), describe(exc), exc)
+            yield from self._mls_alert(alert_for(exc), describe(exc), exc)
         selected = self._mls_selected_ticket()
         yield from self._mls_begin(mls, cfg, selected[0] if selected else None)
         # The client asks for its group with the first message after Finished; a
@@ -443,7 +443,7 @@ class MLSPostHandshakeMixin:
     def _mls_required_without_group(self, cfg: Any) -> Iterator[Any]:
         """A server that requires MLS refuses a resumption that brings no MLS group."""
         if cfg is not None and cfg.enabled and cfg.required and self.mls_session is None:
-            yield from self._mls_fail(AlertDescription.handshake_failure,
+            yield from self._mls_alert(AlertDescription.handshake_failure,
                                       "MLS is required but this resumption resumes no MLS group",
                                       MLSResumptionError("no MLS group for this ticket"))
 
@@ -463,7 +463,7 @@ class MLSPostHandshakeMixin:
         prf_name, prf_size = prf_params(suite)
         transcript = self.__dict__.get("_mls_transcript")
         if transcript is None or self.__dict__.get("_mls_hs_obj") is not self._handshake_hash:
-            yield from self._mls_fail(AlertDescription.internal_error,
+            yield from self._mls_alert(AlertDescription.internal_error,
                                       "no handshake transcript for MLS epoch keys")
         early = early_secret(prf_name, prf_size, psk)
         st = _State(mls, cfg.handshake_type, suite, early, transcript, self.mls_update_policy)
@@ -473,7 +473,7 @@ class MLSPostHandshakeMixin:
             shared = mls.exporter(SHARED_SECRET_LABEL, b"", prf_size)
             c, s = epoch_traffic_secrets(shared, early, transcript, prf_name, prf_size)
             if c != self.session.cl_app_secret or s != self.session.sr_app_secret:
-                yield from self._mls_fail(AlertDescription.internal_error,
+                yield from self._mls_alert(AlertDescription.internal_error,
                                           "MLS epoch key schedule does not match the handshake")
         self._mls_ph = st
         return st
@@ -487,22 +487,12 @@ class MLSPostHandshakeMixin:
     # ------------------------------------------------------------------
     # engine calls and their events
     # ------------------------------------------------------------------
-    def _mls_fail(self, description: int, reason: str,
-                  cause: Optional[BaseException] = None) -> Iterator[Any]:
-        try:
-            for result in self._sendError(description, reason):
-                yield result
-        except TLSAlert as alert:
-            if cause is not None:
-                raise alert from cause
-            raise
-
     def _mls_call(self, st: _State, call: Callable[..., list], *args: Any) -> Iterator[Any]:
         """Run an engine call (lock held by the caller) and carry out its events."""
         try:
             events = call(*args)
         except Exception as exc:  # engine errors name their alert
-            yield from self._mls_fail(alert_for(exc), describe(exc), exc)
+            yield from self._mls_alert(alert_for(exc), describe(exc), exc)
         from ..twoparty.events import Send, SwitchSendingKeys
         for event in events:
             if isinstance(event, Send):
@@ -588,10 +578,10 @@ class MLSPostHandshakeMixin:
         try:
             message = TwoPartyMLSMessage.deserialize(body)
         except Exception as exc:
-            yield from self._mls_fail(alert_for(exc), describe(exc), exc)
+            yield from self._mls_alert(alert_for(exc), describe(exc), exc)
         if message.kind == Kind.EPOCH_KEY_UPDATE and not self._defragmenter.is_empty():
             # The marker is the last message under the old key, as KeyUpdate is.
-            yield from self._mls_fail(AlertDescription.unexpected_message,
+            yield from self._mls_alert(AlertDescription.unexpected_message,
                                       "epoch_key_update not aligned with a record boundary")
         with self._mls_lock:
             if message.kind == Kind.CONNECTION_UPDATE and st.engine.state.value == "await_marker":
@@ -630,7 +620,7 @@ class MLSPostHandshakeMixin:
                     if not allow_data:
                         return  # the client resumed TLS without asking for its group
                 else:
-                    yield from self._mls_fail(AlertDescription.unexpected_message,
+                    yield from self._mls_alert(AlertDescription.unexpected_message,
                                               "application data before the MLS resumption "
                                               "reached its new epoch")
         finally:
