@@ -7,6 +7,8 @@ from tlslite.constants import ExtensionType
 from tlslite.messages import ServerHello
 
 from tlslite_mls.tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
+from tlslite_mls.mls.credentials import Credential
+from tlslite_mls.mls.crypto import get_cipher_suite
 from tlsutil import client_mls, pair, server_mls, tls13_settings
 
 
@@ -159,3 +161,20 @@ def test_settings_validation():
     with pytest.raises(ValueError, match="state_lifetime"):
         MLSServerSettings(state_lifetime=0).validate()
     assert "key" not in repr(MLSClientSettings(signature_key=b"secret", credential=object()))
+    with pytest.raises(ValueError, match="signature_key"):
+        MLSServerSettings(credential=object(), signature_key="text").validate()
+
+
+def test_settings_parse_the_signature_key_once():
+    """validate() wraps key bytes in one SigningKey, whichever copy is validated."""
+    from tlslite_mls.mls.crypto import SigningKey
+    priv, _ = get_cipher_suite(1).generate_signature_key_pair()
+    settings = MLSServerSettings(credential=Credential.basic(b"s"), signature_key=priv)
+    first = settings.validate().signature_key
+    assert isinstance(first, SigningKey) and first.private_bytes == priv
+    assert settings.validate().signature_key is first
+    assert settings.validate().validate().signature_key is first
+    assert settings.signature_key == priv  # the caller's object is left as given
+    mapped = MLSServerSettings(credential={1: Credential.basic(b"s")},
+                               signature_key={1: priv}).validate()
+    assert isinstance(mapped.signature_key[1], SigningKey)

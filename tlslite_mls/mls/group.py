@@ -270,7 +270,8 @@ class Group:
         secrets = derive_epoch_secrets(cs, os.urandom(cs.hash_length), None, None, gc)
         tag = confirmation_tag(cs, secrets.confirmation_key, b"")
         interim = interim_transcript_hash(cs, b"", tag)
-        private = TreePrivateState.for_leaf(cs, 0, encryption_private)
+        # ``leaf`` and ``encryption_private`` come from one create_leaf_node call.
+        private = TreePrivateState.for_leaf(cs, 0, encryption_private, leaf.encryption_key)
         return cls(cs, context, tree, private, signature_private, secrets, interim,
                    config)
 
@@ -748,8 +749,11 @@ class Group:
         if own is None:
             raise ProtocolError("our KeyPackage's leaf is not in the Welcome's tree")
         path_secret = group_secrets.path_secret.path_secret if group_secrets.path_secret else None
+        # The bundle's leaf key pair was generated together: its public half is the
+        # KeyPackage leaf's, which the tree's leaf was just found identical to.
         private = TreePrivateState.for_joiner(cs, tree, own, bundle.encryption_private,
-                                              info.signer, path_secret)
+                                              info.signer, path_secret,
+                                              kp.leaf_node.encryption_key)
         secrets = epoch_secrets_from_joiner(cs, group_secrets.joiner_secret, psk,
                                             context.serialize())
         if not verify_confirmation_tag(cs, secrets.confirmation_key,

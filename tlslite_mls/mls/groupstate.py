@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .codec import U8, U16, U32, Opaque, Opt, Reader, Struct, Vec, struct
 from .crypto import get_cipher_suite
+from .crypto.signature import private_key_bytes
 from .errors import DecodeError, UnsupportedError
 from .groupcontext import GroupContext
 from .keyschedule import EpochSecrets
@@ -85,7 +86,7 @@ def export_group_state(group: "Group") -> bytes:
         group.cs.suite_id, group.context, group.tree.to_extension_bytes(), group.own_leaf,
         [_NodeKey(n, group.private.private_key(n), group.private.public_key(n))  # type: ignore
          for n in group.private.nodes()],
-        group._signature_private,
+        private_key_bytes(group._signature_private),
         [getattr(group.secrets, name) or b"" for name in _KEPT_SECRETS],
         group.interim_transcript_hash,
         [_NodeSecret(n, s) for n, s in sorted(st._nodes.items())],

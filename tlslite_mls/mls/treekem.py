@@ -91,14 +91,22 @@ class TreePrivateState:
         self._keys = dict(keys)
 
     @classmethod
-    def for_leaf(cls, cs: CipherSuite, leaf_index: int, encryption_priv: bytes) -> "TreePrivateState":
-        """State holding only the leaf's key (a new member, or a committer's start)."""
-        return cls(leaf_index, {2 * leaf_index: (encryption_priv, cs.kem.public_key(encryption_priv))})
+    def for_leaf(cls, cs: CipherSuite, leaf_index: int, encryption_priv: bytes,
+                 encryption_pub: Optional[bytes] = None) -> "TreePrivateState":
+        """State holding only the leaf's key (a new member, or a committer's start).
+
+        ``encryption_pub``: the public half when the caller already has it from the
+        same key generation (deriving it again costs a scalar multiplication).
+        """
+        if encryption_pub is None:
+            encryption_pub = cs.kem.public_key(encryption_priv)
+        return cls(leaf_index, {2 * leaf_index: (encryption_priv, encryption_pub)})
 
     @classmethod
     def for_joiner(cls, cs: CipherSuite, tree: RatchetTree, leaf_index: int,
                    encryption_priv: bytes, committer: int,
-                   path_secret: Optional[bytes]) -> "TreePrivateState":
+                   path_secret: Optional[bytes],
+                   encryption_pub: Optional[bytes] = None) -> "TreePrivateState":
         """State of a member joining by Welcome (section 12.4.3.1).
 
         ``path_secret`` (from GroupSecrets) belongs to the lowest common ancestor
@@ -106,7 +114,7 @@ class TreePrivateState:
         committer's filtered direct path. Every derived key must be the one in
         the tree, else the Welcome is lying (:class:`VerificationError`).
         """
-        state = cls.for_leaf(cs, leaf_index, encryption_priv)
+        state = cls.for_leaf(cs, leaf_index, encryption_priv, encryption_pub)
         leaf = tree.leaf(leaf_index)
         if leaf is None or leaf.encryption_key != state._keys[2 * leaf_index][1]:
             raise VerificationError("the joiner's encryption key is not the one in its leaf")

@@ -40,8 +40,10 @@ class MLSSettings:
     :ivar credential: the local MLS ``Credential``, or a mapping MLS suite ->
         ``Credential`` (suites differ in signature scheme); ``None`` for a
         throw-away basic credential made by the engine.
-    :ivar signature_key: private signature key bytes matching ``credential``
-        (a mapping suite -> bytes when ``credential`` is one).
+    :ivar signature_key: private signature key matching ``credential``, as bytes or
+        a ``SigningKey`` (a mapping suite -> key when ``credential`` is one).
+        ``validate()`` wraps bytes in a ``SigningKey``, so the key is parsed once
+        for all the connections that share the validated settings.
     :ivar auth_policy: the authentication policy ("Authentication Service")
         that judges the peer's credential; ``None`` for the core's default.
     :ivar send_certificates: also send TLS Certificate/CertificateVerify when
@@ -110,14 +112,17 @@ class MLSSettings:
                 raise ValueError("credential and signature_key: both mappings "
                                  "suite -> value, or neither")
             keys = dict(self.signature_key)
-            if not all(isinstance(k, (bytes, bytearray)) for k in keys.values()):
-                raise ValueError("signature_key: every value must be a private key as bytes")
+            if not all(_is_private_key(k) for k in keys.values()):
+                raise ValueError("signature_key: every value must be a private key "
+                                 "(bytes or SigningKey)")
             if other.enabled and not any(s in self.credential and s in keys
                                          for s in other.suites):
                 raise ValueError("credential/signature_key: none of the suites has both")
-        elif self.signature_key is not None and not isinstance(self.signature_key,
-                                                               (bytes, bytearray)):
-            raise ValueError("signature_key must be the private key as bytes")
+            other.signature_key = {s: self._signing_key(k) for s, k in keys.items()}
+        elif self.signature_key is not None:
+            if not _is_private_key(self.signature_key):
+                raise ValueError("signature_key must be the private key (bytes or SigningKey)")
+            other.signature_key = self._signing_key(self.signature_key)
         if not isinstance(self.state_lifetime, (int, float)) or self.state_lifetime <= 0:
             raise ValueError(f"state_lifetime must be a positive number of seconds, "
                              f"not {self.state_lifetime!r}")
@@ -135,6 +140,18 @@ class MLSSettings:
         other.send_certificates = bool(self.send_certificates)
         return other
 
+    def _signing_key(self, key: Any) -> Any:
+        """``key`` as a SigningKey, the same object on every ``validate()`` (copies
+        share the memo), so each key is parsed once however many connections use it."""
+        from ..mls.crypto import SigningKey
+        if isinstance(key, SigningKey):
+            return key
+        memo = self.__dict__.setdefault("_signing_keys", {})
+        found = memo.get(bytes(key))
+        if found is None:
+            found = memo[bytes(key)] = SigningKey(bytes(key))
+        return found
+
     @staticmethod
     def _check_suites(suites: list[int]) -> None:
         from ..mls.crypto import supported_cipher_suites
@@ -149,6 +166,11 @@ class MLSSettings:
         return (f"{type(self).__name__}(mode={MLSMode(self.mode).value}, suites="
                 f"{[hex(s) for s in self.suites]}, send_certificates={self.send_certificates}, "
                 f"credential={'set' if self.credential is not None else 'throw-away'})")
+
+
+def _is_private_key(key: Any) -> bool:
+    from ..mls.crypto import SigningKey
+    return isinstance(key, SigningKey) or (isinstance(key, (bytes, bytearray)) and bool(key))
 
 
 def _load_anchors(anchors: Any, field_name: str) -> list:

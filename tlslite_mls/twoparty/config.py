@@ -20,7 +20,7 @@ from ..codepoints import (GROUP_ID_PREFIX, GROUP_ID_RANDOM_LENGTH, MAX_KEY_PACKA
 from ..mls.auth import (AcceptAnyCredential, AuthenticationPolicy, CredentialContext,
                         ExpectedIdentity, X509Policy)
 from ..mls.credentials import Credential
-from ..mls.crypto import get_cipher_suite, supported_cipher_suites
+from ..mls.crypto import SigningKey, get_cipher_suite, supported_cipher_suites
 from ..mls.errors import CredentialError
 from ..mls.group import GroupConfig
 
@@ -73,7 +73,7 @@ class _AcceptOwnLeaf:
         self.inner.authenticate(credential, context)
 
 
-PerSuite = Union[None, bytes, Credential, Mapping[int, Any]]
+PerSuite = Union[None, bytes, SigningKey, Credential, Mapping[int, Any]]
 
 
 @dataclass
@@ -85,8 +85,10 @@ class MLSHandshakeConfig:
         KeyPackage in any of them.
     :ivar credential: a ``Credential``, or a mapping suite -> Credential; ``None`` for a
         throw-away basic identity.
-    :ivar signature_key: the private signature key matching ``credential`` (bytes, or a
-        mapping suite -> bytes); generated with the throw-away identity.
+    :ivar signature_key: the private signature key matching ``credential`` (bytes or a
+        ``SigningKey``, or a mapping suite -> either); generated with the throw-away
+        identity. A ``SigningKey`` shared by the configs of many connections is parsed
+        once instead of once per handshake.
     :ivar auth_policy: the authentication policy for the peer's credential. ``None``:
         the server accepts any client; the client uses ``expected_identity``, else an
         ``X509Policy`` over ``trust_anchors`` and ``server_name``, else refuses.
@@ -156,7 +158,7 @@ class MLSHandshakeConfig:
         self._throwaway: dict[int, tuple[Credential, bytes]] = {}
 
     # -- identities ----------------------------------------------------------------
-    def identity_for(self, suite: int) -> Optional[tuple[Credential, bytes]]:
+    def identity_for(self, suite: int) -> Optional[tuple[Credential, "bytes | SigningKey"]]:
         """(credential, signature private key) for ``suite``, or None if there is none."""
         if self.credential is None and self.signature_key is None:
             found = self._throwaway.get(suite)
@@ -167,10 +169,10 @@ class MLSHandshakeConfig:
                 self._throwaway[suite] = found
             return found
         cred = _per_suite(self.credential, suite, Credential)
-        key = _per_suite(self.signature_key, suite, (bytes, bytearray))
+        key = _per_suite(self.signature_key, suite, (bytes, bytearray, SigningKey))
         if cred is None or key is None:
             return None
-        return cred, bytes(key)
+        return cred, key if isinstance(key, SigningKey) else bytes(key)
 
     # -- policies ---------------------------------------------------------------------
     def client_policy(self) -> AuthenticationPolicy:

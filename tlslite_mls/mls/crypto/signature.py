@@ -17,6 +17,36 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from ..errors import DecodeError
 
 
+class SigningKey:
+    """A private signature key that is parsed once per signature scheme.
+
+    Parsing a private key derives its public half, a scalar multiplication that
+    costs as much as a signature. A standing identity signs in every handshake,
+    so it is worth paying that once: every API that takes a private key as bytes
+    also takes a ``SigningKey``, and :meth:`SignatureScheme.load_private` keeps
+    the parsed key here. ``private_bytes`` is the wire form, for persistence.
+    The repr shows no key material.
+    """
+
+    __slots__ = ("private_bytes", "_loaded")
+
+    def __init__(self, private_bytes: bytes) -> None:
+        if isinstance(private_bytes, SigningKey):
+            private_bytes = private_bytes.private_bytes
+        if not isinstance(private_bytes, (bytes, bytearray)) or not private_bytes:
+            raise TypeError("a SigningKey is made from the private key's bytes")
+        self.private_bytes = bytes(private_bytes)
+        self._loaded: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"SigningKey(<{len(self.private_bytes)} bytes>)"
+
+
+def private_key_bytes(private: "bytes | SigningKey") -> bytes:
+    """The wire form of a private key given as bytes or as a :class:`SigningKey`."""
+    return private.private_bytes if isinstance(private, SigningKey) else bytes(private)
+
+
 class SignatureScheme:
     """A TLS SignatureScheme as MLS uses it."""
 
@@ -31,10 +61,25 @@ class SignatureScheme:
         """The public key of a private key given as bytes or loaded (:meth:`load_private`)."""
         raise NotImplementedError
 
-    def load_private(self, private: bytes) -> Any:
+    def load_private(self, private: "bytes | SigningKey") -> Any:
         """A loaded signing key: pass it to :meth:`sign` instead of the bytes to
-        skip re-parsing the key (and re-deriving its public half) per signature."""
+        skip re-parsing the key (and re-deriving its public half) per signature.
+        A :class:`SigningKey` is parsed only the first time."""
+        if not isinstance(private, SigningKey):
+            return self._load_private(bytes(private))
+        key = private._loaded.get(self.name)
+        if key is None:
+            key = private._loaded[self.name] = self._load_private(private.private_bytes)
+        return key
+
+    def _load_private(self, private: bytes) -> Any:
         raise NotImplementedError
+
+    def _backend_key(self, private: Any) -> Any:
+        """``private`` as a backend key, whatever form it came in."""
+        if isinstance(private, (bytes, bytearray, SigningKey)):
+            return self.load_private(private)
+        return private
 
     def sign(self, private: "bytes | Any", message: bytes) -> bytes:
         raise NotImplementedError
@@ -63,17 +108,13 @@ class _EdDSA(SignatureScheme):
         return raw, self.public_key(raw)
 
     def public_key(self, private: "bytes | Any") -> bytes:
-        if isinstance(private, (bytes, bytearray)):
-            private = self._priv.from_private_bytes(private)
-        return private.public_key().public_bytes_raw()
+        return self._backend_key(private).public_key().public_bytes_raw()
 
-    def load_private(self, private: bytes) -> Any:
+    def _load_private(self, private: bytes) -> Any:
         return self._priv.from_private_bytes(private)
 
     def sign(self, private: "bytes | Any", message: bytes) -> bytes:
-        if isinstance(private, (bytes, bytearray)):
-            private = self._priv.from_private_bytes(private)
-        return private.sign(message)
+        return self._backend_key(private).sign(message)
 
     def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
         try:
@@ -110,17 +151,10 @@ class _ECDSA(SignatureScheme):
                                 serialization.PublicFormat.UncompressedPoint)
 
     def public_key(self, private: "bytes | Any") -> bytes:
-        if isinstance(private, (bytes, bytearray)):
-            private = self._load_private(private)
-        return self._encode_point(private.public_key())
-
-    def load_private(self, private: bytes) -> Any:
-        return self._load_private(private)
+        return self._encode_point(self._backend_key(private).public_key())
 
     def sign(self, private: "bytes | Any", message: bytes) -> bytes:
-        if isinstance(private, (bytes, bytearray)):
-            private = self._load_private(private)
-        return private.sign(message, self._algo)
+        return self._backend_key(private).sign(message, self._algo)
 
     def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
         try:
