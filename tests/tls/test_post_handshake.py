@@ -12,11 +12,12 @@ from tlslite.messages import Message
 
 from tlslite_mls.store import MemoryStore
 from tlslite_mls.tls import MLSTLSConnection
-from tlslite_mls.tls.epoch_keys import early_secret, epoch_traffic_secrets, prf_params
+from tlslite_mls.tls.epoch_keys import prf_params
 from tlslite_mls.tls.post_handshake import (MLSPostHandshakeError, MLSUpdateInFlight,
                                             MLSUsageLimitReached, UpdatePolicy)
 from tlslite_mls.twoparty.messages import TwoPartyMLSMessage
-from tlsutil import client_mls, pair, server_mls, tls13_settings
+from tlsutil import (assert_epoch_formula_gives_handshake_secrets, client_mls, pair,
+                     server_mls, tls13_settings)
 
 TICKET_KEYS = [bytearray(b"t" * 32)]
 
@@ -88,22 +89,14 @@ def test_updates_both_ways_data_and_key_update(pki):
     assert conn.mls_epoch_changes == 4
 
 
-def test_epoch_formula_reproduces_handshake_secrets(pki):
-    """Epoch 1's exporter through the section 5 formula gives the handshake's own keys."""
-    seen = {}
-
-    def client(conn):
-        st = conn._mls_ph
-        name, size = prf_params(conn.session.cipherSuite)
-        shared = conn.mls_exporter(b"TLS shared secret", b"", size)
-        seen["c"] = epoch_traffic_secrets(shared, early_secret(name, size, None),
-                                          st.transcript, name, size)
-        seen["session"] = (bytes(conn.session.cl_app_secret), bytes(conn.session.sr_app_secret))
-        return conn
-
-    _ok(*pair(_connect(client, policy=UpdatePolicy(initial_update=False)),
-              _serve(pki, lambda c: c)))
-    assert tuple(bytes(x) for x in seen["c"]) == seen["session"]
+@pytest.mark.parametrize("cipher", ["aes128gcm", "aes256gcm", "chacha20-poly1305"])
+def test_epoch_formula_reproduces_handshake_secrets(pki, cipher):
+    policy = UpdatePolicy(initial_update=False)
+    c, s = _ok(*pair(_connect(lambda conn: conn, policy=policy, cipherNames=[cipher]),
+                     _serve(pki, lambda conn: conn, policy=policy, cipherNames=[cipher])))
+    assert prf_params(c.session.cipherSuite)[1] == (48 if cipher == "aes256gcm" else 32)
+    assert_epoch_formula_gives_handshake_secrets(c)
+    assert_epoch_formula_gives_handshake_secrets(s)
 
 
 def test_updates_without_initial_and_record_restart(pki):

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from tlslite.constants import AlertDescription
 from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+from tlslite.extensions import PskIdentity
+from tlslite.handshakehelpers import HandshakeHelpers
 
 from tlslite_mls.tls import MLSTLSConnection
-from tlsutil import client_mls, pair, server_mls, tls13_settings
+from tlslite_mls.tls.epoch_keys import early_secret, prf_params
+from tlslite_mls.tls.post_handshake import UpdatePolicy
+from tlsutil import (assert_epoch_formula_gives_handshake_secrets, client_mls, pair,
+                     server_mls, tls13_settings)
 
 TICKET_KEYS = [bytearray(b"k" * 32)]
 
 
-def _server(pki, mls, psk_modes=("psk_dhe_ke", "psk_ke")):
+def _server(pki, mls, psk_modes=("psk_dhe_ke", "psk_ke"), policy=None):
     def run(sock):
         conn = MLSTLSConnection(sock, mls_settings=mls)
+        if policy is not None:
+            conn.mls_update_policy = policy
         conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
                              settings=tls13_settings(ticketKeys=TICKET_KEYS,
                                                      psk_modes=list(psk_modes)))
@@ -27,9 +34,11 @@ def _server(pki, mls, psk_modes=("psk_dhe_ke", "psk_ke")):
     return run
 
 
-def _client(mls, session=None, psk_modes=("psk_dhe_ke", "psk_ke")):
+def _client(mls, session=None, psk_modes=("psk_dhe_ke", "psk_ke"), policy=None):
     def run(sock):
         conn = MLSTLSConnection(sock, mls_settings=mls)
+        if policy is not None:
+            conn.mls_update_policy = policy
         conn.handshakeClientCert(session=session,
                                  settings=tls13_settings(psk_modes=list(psk_modes)))
         conn.write(b"ping")
@@ -48,13 +57,23 @@ def _ticketed_session(pki, smls=None):
 
 def test_psk_dhe_ke_resumption_negotiates_mls(pki):
     session = _ticketed_session(pki)
-    c, s = pair(_client(client_mls(), session, psk_modes=["psk_dhe_ke"]),
-                _server(pki, server_mls()))
+    # No epoch change after the handshake: the check below is about epoch 1's keys.
+    policy = UpdatePolicy(initial_update=False)
+    c, s = pair(_client(client_mls(), session, psk_modes=["psk_dhe_ke"], policy=policy),
+                _server(pki, server_mls(), policy=policy))
     assert c.error is None and s.error is None, (c.error, s.error)
     conn, reply = c.value
     assert conn.resumed and reply == b"echo:ping"  # (tlslite-ng servers do not set it)
     assert conn.mls_negotiated and s.value.mls_negotiated
     assert conn.mls_exporter(b"r", b"", 16) == s.value.mls_exporter(b"r", b"", 16)
+    # The epoch key schedule starts from the ticket PSK's EarlySecret.
+    psk = HandshakeHelpers.calc_res_binder_psk(
+        PskIdentity().create(session.tickets[0].ticket, 0), session.resumptionMasterSecret,
+        session.tickets)
+    early = early_secret(*prf_params(conn.session.cipherSuite), bytes(psk))
+    assert early != early_secret(*prf_params(conn.session.cipherSuite), None)
+    for side in (conn, s.value):
+        assert_epoch_formula_gives_handshake_secrets(side, early)
 
 
 def test_psk_ke_preferred_falls_back(pki):

@@ -209,3 +209,19 @@ def client_mls(**kw: Any) -> Any:
     if not {"auth_policy", "trust_anchors", "expected_identity"} & set(kw):
         kw["expected_identity"] = SERVER_IDENTITY
     return MLSClientSettings(**kw)
+
+
+def assert_epoch_formula_gives_handshake_secrets(conn, early=None):
+    """Epoch 1's exporter through the section 5 formula gives the handshake's own keys.
+
+    ``early``: the connection's EarlySecret; None for a handshake without a PSK.
+    """
+    from tlslite_mls.tls.epoch_keys import early_secret, epoch_traffic_secrets, prf_params
+    st = conn._mls_ph
+    name, size = prf_params(conn.session.cipherSuite)
+    if early is None:
+        early = early_secret(name, size, None)
+    shared = conn.mls_exporter(b"TLS shared secret", b"", size)
+    got = epoch_traffic_secrets(shared, early, st.transcript, name, size)
+    assert tuple(bytes(x) for x in got) == \
+        (bytes(conn.session.cl_app_secret), bytes(conn.session.sr_app_secret))

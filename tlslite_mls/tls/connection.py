@@ -29,7 +29,6 @@ methods below carry the extension and the secret instead (see ``HOOKS``).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Iterator, Optional
 
 from tlslite.constants import AlertDescription, ExtensionType, HandshakeType
@@ -57,9 +56,6 @@ SHARED_SECRET_LABEL = b"TLS shared secret"
 # Identity of the in-memory PSK that makes tlslite-ng skip the server's
 # certificate block; it never goes on the wire.
 _NO_CERT_PSK_IDENTITY = bytearray(b"\x00tlslite-mls/no-certificate-messages")
-
-_SERVER_TLS13_SIGNATURE = inspect.signature(TLSConnection._serverTLS13Handshake)
-_CLIENT_HELLO_SIGNATURE = inspect.signature(TLSConnection._clientSendClientHello)
 
 # A tlslite-ng with patches/tlslite-ng-0.8.2-hooks.patch offers plugin hooks;
 # then the extension and the secret go through them and none of the
@@ -315,16 +311,17 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
     # ------------------------------------------------------------------
     # sending
     # ------------------------------------------------------------------
-    def _clientSendClientHello(self, settings: Any, session: Any,  # noqa: N802
-                               *args: Any, **kwargs: Any) -> Iterator[Any]:
+    def _clientSendClientHello(self, settings: Any, session: Any, srpUsername: Any,  # noqa: N802,N803
+                               srpParams: Any, certParams: Any, anonParams: Any,  # noqa: N803
+                               serverName: Any, nextProtos: Any, reqTack: Any,  # noqa: N803
+                               alpn: Any) -> Iterator[Any]:
         cfg = self._mls_cfg
         if cfg is not None and cfg.enabled:
             if settings.maxVersion < (3, 4):
                 if cfg.required:
                     raise ValueError("MLS is required but TLS 1.3 is disabled in settings")
             else:
-                server_name = _CLIENT_HELLO_SIGNATURE.bind(
-                    self, settings, session, *args, **kwargs).arguments.get("serverName")
+                server_name = serverName
                 if getattr(cfg, "trust_anchors", None) and not (cfg.server_name or server_name):
                     raise ValueError("MLS trust_anchors need a server name to check the "
                                      "server's x509 credential against: pass serverName "
@@ -336,7 +333,9 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                 key_package = self._mls_initiator.key_package()
                 self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(key_package)
                 self._mls_ch_ctx = (settings, session)
-        return TLSConnection._clientSendClientHello(self, settings, session, *args, **kwargs)
+        return TLSConnection._clientSendClientHello(self, settings, session, srpUsername,
+                                                    srpParams, certParams, anonParams,
+                                                    serverName, nextProtos, reqTack, alpn)
 
     def _sendMsg(self, msg: Any, randomizeFirstBlock: bool = True,  # noqa: N802,N803
                  update_hashes: bool = True) -> Iterator[Any]:
@@ -560,21 +559,23 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                 (_NO_CERT_PSK_IDENTITY, bytearray(prf_size), prf_name)]
         return settings
 
-    def _serverTLS13Handshake(self, *args: Any, **kwargs: Any) -> Iterator[Any]:  # noqa: N802
-        bound = _SERVER_TLS13_SIGNATURE.bind(self, *args, **kwargs)
+    def _serverTLS13Handshake(self, settings: Any, clientHello: Any,  # noqa: N802,N803
+                              cipherSuite: int, privateKey: Any,  # noqa: N803
+                              serverCertChain: Any, version: Any, scheme: Any,  # noqa: N803
+                              srv_alpns: Any, reqCert: bool) -> Iterator[Any]:  # noqa: N803
         cfg = self._mls_cfg
-        hello = bound.arguments["clientHello"]
-        found = find_all(hello.extensions, cfg.extension_type) \
+        found = find_all(clientHello.extensions, cfg.extension_type) \
             if cfg is not None and cfg.enabled else []
         if found and not HOOKS:
-            for result in self._mls_respond(cfg, found[0].body, bound.arguments["cipherSuite"]):
+            for result in self._mls_respond(cfg, found[0].body, cipherSuite):
                 yield result
             if self._mls_sh_ext is not None and not cfg.send_certificates:
-                bound.arguments["reqCert"] = False
-                bound.arguments["privateKey"] = _NoCertificateSignature(
-                    bound.arguments["privateKey"], self)
+                reqCert = False
+                privateKey = _NoCertificateSignature(privateKey, self)
         try:
-            for result in TLSConnection._serverTLS13Handshake(*bound.args, **bound.kwargs):
+            for result in TLSConnection._serverTLS13Handshake(
+                    self, settings, clientHello, cipherSuite, privateKey, serverCertChain,
+                    version, scheme, srv_alpns, reqCert):
                 if result in _FINISHED:
                     self._mls_finished()
                 yield result
