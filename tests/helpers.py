@@ -82,3 +82,14 @@ def run_vector(name: str, vector, check) -> None:
 
 def h(s: str) -> bytes:
     return bytes.fromhex(s)
+
+
+def bench_json(*args: str, timeout: float = 120) -> dict:
+    """``python -m tlslite_mls bench ARGS --json`` in a subprocess; its JSON result."""
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-m", "tlslite_mls", "bench", *args, "--json"],
+                       capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads(p.stdout)

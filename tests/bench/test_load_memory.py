@@ -6,20 +6,7 @@ not checked (benchmarks are not timed tests).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from helpers import ROOT
-
-
-def _bench(*args: str, timeout: float = 120) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-m", "tlslite_mls", "bench", *args, "--json"],
-                       capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
-    assert p.returncode == 0, p.stdout + p.stderr
-    return json.loads(p.stdout)
+from helpers import bench_json as _bench
 
 
 def test_load_smoke():

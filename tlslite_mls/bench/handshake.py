@@ -12,9 +12,11 @@ Three implementations, in one run and on the same machine:
 Method: the server runs in a separate (forked) process and serves one connection at
 a time; the client makes a new TCP connection on 127.0.0.1 per handshake and reads
 one byte the server writes after its handshake, so a handshake counts only once the
-server has checked the client's Finished. Each implementation does one untimed
-warm-up run, then ``runs`` timed runs; the figure is the median of the runs'
-handshakes per second. tlslite-ng's record protection is pure Python, so both
+server has checked the client's Finished. All servers start first; then, round by
+round, each implementation does one run of ``n`` handshakes, so the implementations
+take turns and a burst of load from elsewhere hits them alike. Round 0 warms up;
+the figures are medians over the ``runs`` timed rounds, and each ratio is the median
+of the rounds' own ratios. tlslite-ng's record protection is pure Python, so both
 tlslite figures use TLS_AES_128_GCM_SHA256; ``ssl`` uses OpenSSL's default suite.
 """
 
@@ -193,67 +195,94 @@ def _serve_forever(impl: str, mat: _Material, listener: socket.socket, cpu: Any)
 # ----------------------------------------------------------------------------
 # timing
 # ----------------------------------------------------------------------------
+class _Server:
+    """One implementation's server process and the client side that talks to it."""
+
+    def __init__(self, impl: str, mat: _Material) -> None:
+        self.impl = impl
+        listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = listener.getsockname()[1]
+        ctx = multiprocessing.get_context("fork")
+        self.cpu = ctx.Value("d", 0.0)
+        self.process = ctx.Process(target=_serve_forever, args=(impl, mat, listener, self.cpu),
+                                   daemon=True)
+        self.process.start()
+        listener.close()
+        self.connect = _client_handshake(impl, mat)
+
+    def run(self, n: int) -> tuple[float, float]:
+        """(handshakes per second, CPU ms per handshake of client + server) of n handshakes.
+
+        CPU time does not count waiting, so it moves less than the rate when other work
+        shares the machine.
+        """
+        start, cpu0, scpu0 = time.perf_counter(), time.process_time(), self.cpu.value
+        for _ in range(n):
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                self.connect(sock)
+            finally:
+                sock.close()
+        wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        time.sleep(0.01)  # let the server note the CPU of its last connection
+        cpu += self.cpu.value - scpu0
+        return n / wall, cpu / n * 1000
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
 def measure(impl: str, n: int, runs: int, mat: _Material) -> tuple[list[float], list[float]]:
-    """(handshakes per second, CPU ms per handshake of client + server) of ``runs``
-    timed runs of ``n`` handshakes each.
-
-    CPU time does not count waiting, so it moves less than the rate when other work
-    shares the machine.
-    """
-    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-    port = listener.getsockname()[1]
-    ctx = multiprocessing.get_context("fork")
-    server_cpu = ctx.Value("d", 0.0)
-    server = ctx.Process(target=_serve_forever, args=(impl, mat, listener, server_cpu),
-                         daemon=True)
-    server.start()
-    listener.close()
-    connect = _client_handshake(impl, mat)
-    rates, cpu_ms = [], []
+    """One implementation alone: (rates, CPU ms per handshake) of ``runs`` timed runs
+    of ``n`` handshakes, after one warm-up run."""
+    server = _Server(impl, mat)
     try:
-        for r in range(runs + 1):  # run 0 warms up
-            start, cpu0, scpu0 = time.perf_counter(), time.process_time(), server_cpu.value
-            for _ in range(n):
-                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                try:
-                    connect(sock)
-                finally:
-                    sock.close()
-            wall = time.perf_counter() - start
-            cpu = time.process_time() - cpu0
-            time.sleep(0.01)  # let the server note the CPU of its last connection
-            cpu += server_cpu.value - scpu0
-            if r:
-                rates.append(n / wall)
-                cpu_ms.append(cpu / n * 1000)
+        results = [server.run(n) for _ in range(runs + 1)][1:]
     finally:
-        server.terminate()
-        server.join(5)
-    return rates, cpu_ms
+        server.stop()
+    return [r for r, _ in results], [c for _, c in results]
 
 
-def run(n: int = 30, runs: int = 5, ssl_factor: int = 10,
+def run(n: int = 30, runs: int = 7, ssl_factor: int = 10,
         implementations: Sequence[str] = IMPLEMENTATIONS) -> dict:
-    """Medians and ratios; ``ssl`` does ``ssl_factor`` times more handshakes per run."""
+    """Medians and ratios; ``ssl`` does ``ssl_factor`` times more handshakes per run.
+
+    The implementations take turns: each round does one run of each, so a burst of
+    load from elsewhere on the machine hits them alike, and each round gives one
+    ratio. Round 0 warms up and is not counted.
+    """
     mat = _Material()
-    samples, cpu = {}, {}
+    counts = {impl: n * (ssl_factor if impl == "ssl" else 1) for impl in implementations}
+    samples: dict[str, list[float]] = {impl: [] for impl in implementations}
+    cpu: dict[str, list[float]] = {impl: [] for impl in implementations}
+    servers: list[_Server] = []
     try:
         for impl in implementations:
-            samples[impl], cpu[impl] = measure(
-                impl, n * (ssl_factor if impl == "ssl" else 1), runs, mat)
+            servers.append(_Server(impl, mat))
+        for r in range(runs + 1):
+            for server in servers:
+                rate, cpu_ms = server.run(counts[server.impl])
+                if r:
+                    samples[server.impl].append(rate)
+                    cpu[server.impl].append(cpu_ms)
     finally:
+        for server in servers:
+            server.stop()
         mat.cleanup()
     medians = {impl: statistics.median(v) for impl, v in samples.items()}
     ratios: dict[str, float] = {}
-    if "tlslite_mls" in medians and "tlslite-ng" in medians:
-        ratios["tlslite_mls/tlslite-ng"] = medians["tlslite_mls"] / medians["tlslite-ng"]
-    if "tlslite_mls" in medians and "ssl" in medians:
-        ratios["ssl/tlslite_mls"] = medians["ssl"] / medians["tlslite_mls"]
-    return {"median_hs_per_s": medians, "ratios": ratios,
+    round_ratios: dict[str, list[float]] = {}
+    for name, num, den in (("tlslite_mls/tlslite-ng", "tlslite_mls", "tlslite-ng"),
+                           ("ssl/tlslite_mls", "ssl", "tlslite_mls")):
+        if num in samples and den in samples:
+            round_ratios[name] = [a / b for a, b in zip(samples[num], samples[den])]
+            ratios[name] = statistics.median(round_ratios[name])
+    return {"median_hs_per_s": medians, "ratios": ratios, "round_ratios": round_ratios,
             "median_cpu_ms_per_hs": {impl: statistics.median(v) for impl, v in cpu.items()},
-            "runs_hs_per_s": samples, "handshakes_per_run":
-                {impl: n * (ssl_factor if impl == "ssl" else 1) for impl in samples},
+            "runs_hs_per_s": samples, "handshakes_per_run": counts,
             "runs": runs, "mls_suite": "0x0001",
             "tls_cipher_suite": {"tlslite_mls": "TLS_AES_128_GCM_SHA256",
                                  "tlslite-ng": "TLS_AES_128_GCM_SHA256",
@@ -264,14 +293,17 @@ def run(n: int = 30, runs: int = 5, ssl_factor: int = 10,
 def report(result: dict, out: Any = sys.stdout) -> None:
     med = result["median_hs_per_s"]
     print(f"full TLS 1.3 handshakes per second, new TCP connection each, 127.0.0.1, "
-          f"server in another process; median of {result['runs']} runs", file=out)
+          f"server in another process; median of {result['runs']} rounds, the "
+          f"implementations taking turns in each", file=out)
     for impl, value in med.items():
         spread = result["runs_hs_per_s"][impl]
         print(f"  {impl:12s} {value:8.1f} /s   (runs {min(spread):.1f}-{max(spread):.1f}, "
               f"{result['handshakes_per_run'][impl]} handshakes each; CPU client+server "
               f"{result['median_cpu_ms_per_hs'][impl]:.2f} ms per handshake)", file=out)
     for name, value in result["ratios"].items():
-        print(f"  {name:24s} {value:6.2f}x", file=out)
+        per_round = result["round_ratios"][name]
+        print(f"  {name:24s} {value:6.2f}x   (median of the {len(per_round)} rounds' ratios; "
+              f"rounds {min(per_round):.2f}-{max(per_round):.2f})", file=out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -281,7 +313,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                             "MLS handshake, tlslite-ng, Python ssl.")
     p.add_argument("-n", "--handshakes", type=int, default=30,
                    help="handshakes per timed run for the tlslite ones (default 30)")
-    p.add_argument("--runs", type=int, default=5, help="timed runs (default 5)")
+    p.add_argument("--runs", type=int, default=7,
+                   help="timed rounds, each one run per implementation (default 7)")
     p.add_argument("--ssl-factor", type=int, default=10,
                    help="ssl does this many times more handshakes per run (default 10)")
     p.add_argument("--only", default=",".join(IMPLEMENTATIONS),
