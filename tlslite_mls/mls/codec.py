@@ -168,8 +168,13 @@ class Writer:
         self.buf += encode_varint(v)
 
     def opaque(self, data: bytes) -> None:
-        self.buf += encode_varint(len(data))
-        self.buf += data
+        n = len(data)
+        buf = self.buf
+        if n < 0x40:  # most fields: a one-byte length, inline
+            buf.append(n)
+        else:
+            buf += encode_varint(n)
+        buf += data
 
     def vector(self, items: Iterable[T], write_item: Callable[["Writer", T], None]) -> None:
         inner = Writer()
