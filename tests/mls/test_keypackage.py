@@ -115,3 +115,17 @@ def test_x509_credential(suite):
     bad = create_key_package(cs, Credential.x509([ca.issue(cs, other, "server.test")]), priv)
     with pytest.raises(CertificateError, match="end-entity key"):
         validate_key_package(bad.key_package, policy=AcceptAnyCredential())
+
+
+def test_grease_values_are_uniform_over_all_fifteen():
+    from collections import Counter
+
+    from tlslite_mls.mls.keypackage import _grease_values
+    draws = Counter(_grease_values(3000))
+    assert sum(draws.values()) == 3000 and set(draws) == set(GREASE_VALUES)
+    assert min(draws.values()) > 100  # 200 expected each; a biased pick would show
+    caps = create_key_package(get_cipher_suite(1), Credential.basic(b"a"),
+                              get_cipher_suite(1).generate_signature_key_pair()[0]
+                              ).key_package.leaf_node.capabilities
+    for values in (caps.cipher_suites, caps.extensions, caps.proposals, caps.credentials):
+        assert sum(v in GREASE_VALUES for v in values) == 1
