@@ -7,6 +7,7 @@ extension out; whichever side required MLS aborts with handshake_failure, and
 
 from __future__ import annotations
 
+import pytest
 from tlslite.constants import AlertDescription
 from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
 from tlslite.extensions import PskIdentity
@@ -34,13 +35,17 @@ def _server(pki, mls, psk_modes=("psk_dhe_ke", "psk_ke"), policy=None):
     return run
 
 
-def _client(mls, session=None, psk_modes=("psk_dhe_ke", "psk_ke"), policy=None):
+def _client(mls, session=None, psk_modes=("psk_dhe_ke", "psk_ke"), policy=None,
+            positional=False):
     def run(sock):
         conn = MLSTLSConnection(sock, mls_settings=mls)
         if policy is not None:
             conn.mls_update_policy = policy
-        conn.handshakeClientCert(session=session,
-                                 settings=tls13_settings(psk_modes=list(psk_modes)))
+        settings = tls13_settings(psk_modes=list(psk_modes))
+        if positional:  # tlslite-ng's order: certChain, privateKey, session, settings
+            conn.handshakeClientCert(None, None, session, settings)
+        else:
+            conn.handshakeClientCert(session=session, settings=settings)
         conn.write(b"ping")
         reply = bytes(conn.read())  # the tickets arrive before the echo
         return conn, reply
@@ -55,11 +60,13 @@ def _ticketed_session(pki, smls=None):
     return conn.session
 
 
-def test_psk_dhe_ke_resumption_negotiates_mls(pki):
+@pytest.mark.parametrize("positional", [False, True], ids=["keywords", "positional"])
+def test_psk_dhe_ke_resumption_negotiates_mls(pki, positional):
     session = _ticketed_session(pki)
     # No epoch change after the handshake: the check below is about epoch 1's keys.
     policy = UpdatePolicy(initial_update=False)
-    c, s = pair(_client(client_mls(), session, psk_modes=["psk_dhe_ke"], policy=policy),
+    c, s = pair(_client(client_mls(), session, psk_modes=["psk_dhe_ke"], policy=policy,
+                        positional=positional),
                 _server(pki, server_mls(), policy=policy))
     assert c.error is None and s.error is None, (c.error, s.error)
     conn, reply = c.value

@@ -321,15 +321,14 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                 if cfg.required:
                     raise ValueError("MLS is required but TLS 1.3 is disabled in settings")
             else:
-                server_name = serverName
-                if getattr(cfg, "trust_anchors", None) and not (cfg.server_name or server_name):
+                if getattr(cfg, "trust_anchors", None) and not (cfg.server_name or serverName):
                     raise ValueError("MLS trust_anchors need a server name to check the "
                                      "server's x509 credential against: pass serverName "
                                      "(SNI) or set server_name")
                 eng = _engine.load()
                 self._mls_engine = eng
                 self._mls_initiator = eng.InitiatorHandshake(
-                    _engine.make_config(eng, cfg, server_name or None))
+                    _engine.make_config(eng, cfg, serverName or None))
                 key_package = self._mls_initiator.key_package()
                 self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(key_package)
                 self._mls_ch_ctx = (settings, session)
