@@ -305,3 +305,27 @@ def test_single_member_path_has_no_nodes():
     path = new.encrypt(tree, b"ctx")
     assert path.nodes == [] and path.leaf_node.parent_hash == b""
     validate_tree(tree, b"group", policy=ANY)
+
+
+@pytest.mark.parametrize("position", ["path node", "leaf"])
+def test_update_path_with_invalid_key_is_refused(position):
+    """A path node or leaf key that is not a valid point: illegal_parameter at once
+    (PROFILE.md section 2), whether or not a policy validates the leaf."""
+    from tlslite_mls.mls.errors import InvalidKeyError
+    v, cs, tree, states, privs, sender, receiver = _setup()
+    own, new, context, path = _new_path(v, cs, tree, sender, privs)
+    group_id = h(v["group_id"])
+    bad_key = bytes(cs.kem.public_size)
+    if position == "leaf":
+        leaf = dataclasses.replace(path.leaf_node, encryption_key=bad_key)
+        leaf.sign(cs, privs[sender], group_id, sender)
+        forged = UpdatePath(leaf, path.nodes)
+    else:
+        nodes = list(path.nodes)
+        nodes[0] = dataclasses.replace(nodes[0], encryption_key=bad_key)
+        forged = UpdatePath(path.leaf_node, nodes)
+    before = tree.copy()
+    for policy in (None, ANY):
+        with pytest.raises(InvalidKeyError, match="encryption_key"):
+            merge_update_path(tree, sender, forged, group_id, policy=policy)
+    assert tree == before

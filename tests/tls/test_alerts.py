@@ -212,3 +212,26 @@ def test_wrong_client_hello_hash(pki, monkeypatch):
     c, s = pair(_client(), _server(pki))
     _expect(c, s, AlertDescription.illegal_parameter, "tls_client_hello_hash")
     assert "ClientHelloHashMismatch" in str(c.error)
+
+
+@pytest.mark.parametrize("bad_key", [b"\x01" * 7, bytes(32)], ids=["7-byte", "all-zero-x25519"])
+def test_key_package_with_invalid_leaf_key_is_illegal_parameter(pki, monkeypatch, bad_key):
+    """PROFILE.md sections 2 and 4: a validly signed KeyPackage whose leaf encryption
+    key is no X25519 key is refused with illegal_parameter when it arrives, not with
+    internal_error when the server first encrypts to it."""
+    import dataclasses
+
+    import tlslite_mls.twoparty.handshake as twoparty_handshake
+    real_create = twoparty_handshake.create_key_package
+
+    def create_with_bad_key(cs, credential, signature_private, **kw):
+        bundle = real_create(cs, credential, signature_private, **kw)
+        kp = bundle.key_package
+        kp.leaf_node = dataclasses.replace(kp.leaf_node, encryption_key=bad_key)
+        kp.leaf_node.sign(cs, signature_private)
+        kp.sign(cs, signature_private)
+        return bundle
+    monkeypatch.setattr(twoparty_handshake, "create_key_package", create_with_bad_key)
+    c, s = pair(_client(), _server(pki))
+    _expect(s, c, AlertDescription.illegal_parameter, "encryption_key")
+    assert "InvalidKeyError" in str(s.error) or "IllegalParameter" in str(s.error)

@@ -45,3 +45,9 @@ class StateError(MLSError):
 
 class UnsupportedError(MLSError):
     """A cipher suite, credential type or feature this implementation does not offer."""
+
+
+class InvalidKeyError(ProtocolError):
+    """A received public key that is not valid for its cipher suite (PROFILE.md
+    section 2): wrong length, not on the curve, a small-order or all-zero point,
+    an ML-KEM key whose coefficients are not reduced. ``illegal_parameter``."""

@@ -148,6 +148,8 @@ def validate_key_package(kp: KeyPackage, *, cipher_suite: Optional[int] = None,
         raise ProtocolError(
             f"KeyPackage cipher suite 0x{kp.cipher_suite:04x} differs from the group's")
     cs = get_cipher_suite(kp.cipher_suite)
+    cs.check_hpke_public_key(kp.init_key, "KeyPackage init_key")
+    cs.check_signature_public_key(kp.leaf_node.signature_key, "KeyPackage leaf signature_key")
     if not kp.verify_signature(cs):
         raise VerificationError("invalid KeyPackage signature")
     if kp.init_key == kp.leaf_node.encryption_key:

@@ -647,6 +647,7 @@ def validate_tree(tree: RatchetTree, group_id: bytes, *,
         node = tree.parent_node(p)
         if node is None:
             continue
+        cs.check_hpke_public_key(node.encryption_key, f"parent node {p} encryption_key")
         if node.encryption_key in encryption_keys:
             raise ProtocolError(f"parent node {p}: encryption key already used by node "
                                 f"{encryption_keys[node.encryption_key]}")

@@ -341,8 +341,11 @@ def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
                            leaf_index=sender, expected_source=LeafNodeSource.COMMIT,
                            group_extensions=group_extensions, now=now,
                            previous=old.credential if old is not None else None)
-    elif not leaf.verify_signature(cs, group_id, sender):
-        raise VerificationError("invalid signature on the UpdatePath leaf")
+    else:
+        cs.check_hpke_public_key(leaf.encryption_key, "UpdatePath leaf encryption_key")
+        cs.check_signature_public_key(leaf.signature_key, "UpdatePath leaf signature_key")
+        if not leaf.verify_signature(cs, group_id, sender):
+            raise VerificationError("invalid signature on the UpdatePath leaf")
     if not external:
         if old is None:
             raise ProtocolError(f"UpdatePath sender leaf {sender} is blank")
@@ -352,6 +355,9 @@ def merge_update_path(tree: RatchetTree, sender: int, update_path: UpdatePath,
     if len(path) != len(update_path.nodes):
         raise ProtocolError(f"UpdatePath has {len(update_path.nodes)} nodes, the filtered "
                             f"direct path of leaf {sender} has {len(path)}")
+    for node, path_node in zip(path, update_path.nodes):
+        cs.check_hpke_public_key(path_node.encryption_key,
+                                 f"UpdatePath encryption_key of node {node}")
 
     direct = tm.direct_path(2 * sender, tree.n_leaves)
     saved = [(x, tree.node(x)) for x in direct] + [(2 * sender, old)]

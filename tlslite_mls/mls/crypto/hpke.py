@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hpke as _chpke
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
-from ..errors import DecodeError, VerificationError
+from ..errors import DecodeError, InvalidKeyError, VerificationError
 from .aead import AEADAlgorithm
 from .hashes import SHA256, SHA384, SHA512, HashFunction
 
@@ -55,6 +55,17 @@ class KEM:
     def public_key(self, private: bytes) -> bytes:
         raise NotImplementedError
 
+    def check_public_key(self, public: bytes) -> None:
+        """Raise :class:`InvalidKeyError` unless ``public`` is a valid key of this KEM.
+
+        Called on every key a peer sends (PROFILE.md section 2) before it is used,
+        so a bad key is the peer's ``illegal_parameter`` and never a failure deep
+        inside a later encryption.
+        """
+        if len(public) != self.public_size:
+            raise InvalidKeyError(f"{self.name} public key has {len(public)} bytes, "
+                                  f"not {self.public_size}")
+
     def load_public(self, public: bytes) -> Any:
         raise NotImplementedError
 
@@ -67,8 +78,12 @@ class KEM:
 
 class _XDHKEM(KEM):
     def __init__(self, name: str, kem_id: int, size: int, hash_fn: HashFunction,
-                 priv_cls: Any, pub_cls: Any) -> None:
+                 priv_cls: Any, pub_cls: Any, prime: int, small_order: tuple[int, ...]) -> None:
         self.name = name
+        self._prime = prime
+        # u-coordinates of the points of small order (RFC 7748 section 7): a DH
+        # with one of them yields a fixed (all-zero) shared secret.
+        self._small_order = frozenset(small_order + (0, 1, prime - 1))
         self.kem_id = kem_id
         self.private_size = self.public_size = self.enc_size = size
         self.hash = hash_fn
@@ -82,6 +97,14 @@ class _XDHKEM(KEM):
 
     def public_key(self, private: bytes) -> bytes:
         return self._priv_cls.from_private_bytes(private).public_key().public_bytes_raw()
+
+    def check_public_key(self, public: bytes) -> None:
+        super().check_public_key(public)
+        u = int.from_bytes(public, "little")
+        if self.public_size == 32:
+            u &= (1 << 255) - 1  # RFC 7748 section 5: X25519 ignores the top bit
+        if u % self._prime in self._small_order:
+            raise InvalidKeyError(f"{self.name} public key is a point of small order")
 
     def load_public(self, public: bytes) -> Any:
         try:
@@ -125,6 +148,15 @@ class _ECDHKEM(KEM):
                 return private, self.public_key(private)
         raise VerificationError("DeriveKeyPair: no valid candidate")  # pragma: no cover
 
+    def check_public_key(self, public: bytes) -> None:
+        super().check_public_key(public)  # the uncompressed form: 0x04 || x || y
+        if public[0] != 4:
+            raise InvalidKeyError(f"{self.name} public key is not an uncompressed point")
+        try:
+            self.load_public(public)  # on the curve (the identity has no such encoding)
+        except DecodeError as e:
+            raise InvalidKeyError(str(e)) from None
+
     def public_key(self, private: bytes) -> bytes:
         return self.load_private(private).public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
@@ -144,10 +176,13 @@ class _ECDHKEM(KEM):
             raise DecodeError(f"invalid {self.name} private key: {e}") from None
 
 
+_P25519 = 2**255 - 19
 DHKEM_X25519 = _XDHKEM("DHKEM(X25519, HKDF-SHA256)", 0x0020, 32, SHA256,
-                       x25519.X25519PrivateKey, x25519.X25519PublicKey)
+                       x25519.X25519PrivateKey, x25519.X25519PublicKey, _P25519,
+                       (325606250916557431795983626356110631294008115727848805560023387167927233504,
+                        39382357235489614581723060781553021112529911719440698176882885853963445705823))
 DHKEM_X448 = _XDHKEM("DHKEM(X448, HKDF-SHA512)", 0x0021, 56, SHA512,
-                     x448.X448PrivateKey, x448.X448PublicKey)
+                     x448.X448PrivateKey, x448.X448PublicKey, 2**448 - 2**224 - 1, ())
 DHKEM_P256 = _ECDHKEM("DHKEM(P-256, HKDF-SHA256)", 0x0010, ec.SECP256R1(), SHA256, 0xFF)
 DHKEM_P384 = _ECDHKEM("DHKEM(P-384, HKDF-SHA384)", 0x0011, ec.SECP384R1(), SHA384, 0xFF)
 DHKEM_P521 = _ECDHKEM("DHKEM(P-521, HKDF-SHA512)", 0x0012, ec.SECP521R1(), SHA512, 0x01)

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 
-from ..errors import DecodeError
+from ..errors import DecodeError, InvalidKeyError
 
 try:
     from nacl import bindings as _sodium
@@ -99,8 +99,54 @@ class SignatureScheme:
         """The wire form of a ``cryptography`` public key object (e.g. from a certificate)."""
         raise NotImplementedError
 
+    def check_public_key(self, public: bytes) -> None:
+        """Raise :class:`InvalidKeyError` unless ``public`` is a valid key of this scheme.
+
+        Received keys are checked before use (PROFILE.md section 2): a key that no
+        signer could hold is the peer's ``illegal_parameter``, not a failed
+        signature (``decrypt_error``) or an error deep in a backend.
+        """
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<SignatureScheme {self.name}>"
+
+
+class _Edwards:
+    """Point decoding of RFC 8032 (sections 5.1.3 and 5.2.3), only to tell whether
+    an encoded public key is a point of the curve and not of small order."""
+
+    def __init__(self, prime: int, d: int, a: int, size: int, small_order_y: tuple[int, ...]):
+        self.prime, self.d, self.a, self.size = prime, d % prime, a, size
+        self.small_order_y = frozenset(y % prime for y in small_order_y + (0, 1, -1))
+
+    def problem(self, public: bytes) -> "str | None":
+        """Why ``public`` is not a valid point, or None."""
+        if len(public) != self.size:
+            return f"has {len(public)} bytes, not {self.size}"
+        p = self.prime
+        value = int.from_bytes(public, "little")
+        sign = value >> (8 * self.size - 1)
+        y = value & ((1 << (8 * self.size - 1)) - 1)
+        if y >= p:  # also catches Ed448's unused bits (they would exceed p)
+            return "is not canonically encoded"
+        if y in self.small_order_y:
+            return "is a point of small order"
+        # a*x^2 + y^2 = 1 + d*x^2*y^2  =>  x^2 = (y^2 - 1) / (d*y^2 - a): a square
+        # exactly when (y^2 - 1) * (d*y^2 - a) is one (Euler's criterion, one pow).
+        y2 = y * y % p
+        num, den = (y2 - 1) % p, (self.d * y2 - self.a) % p
+        if num == 0:  # x = 0 (not reached: y = +-1 are refused above)
+            return None if sign == 0 else "is not canonically encoded"
+        if den == 0 or pow(num * den % p, (p - 1) // 2, p) != 1:
+            return "is not a point of the curve"
+        return None
+
+
+_ED25519_CURVE = _Edwards(2**255 - 19, -121665 * pow(121666, 2**255 - 21, 2**255 - 19), -1, 32,
+                          (2707385501144840649318225287225658788936804267575313519463743609750303402022,
+                           -2707385501144840649318225287225658788936804267575313519463743609750303402022))
+_ED448_CURVE = _Edwards(2**448 - 2**224 - 1, -39081, 1, 57, ())
 
 
 class _EdDSA(SignatureScheme):
@@ -110,6 +156,12 @@ class _EdDSA(SignatureScheme):
         self._priv = priv_cls
         self._pub = pub_cls
         self.private_size = size
+        self._curve = _ED25519_CURVE if size == 32 else _ED448_CURVE
+
+    def check_public_key(self, public: bytes) -> None:
+        problem = self._curve.problem(public)
+        if problem is not None:
+            raise InvalidKeyError(f"{self.name} public key {problem}")
 
     def generate(self) -> tuple[bytes, bytes]:
         raw = os.urandom(self.private_size)
@@ -163,6 +215,13 @@ class _SodiumEd25519(_EdDSA):
     def public_key(self, private: "bytes | Any") -> bytes:
         return self._backend_key(private)[0]
 
+    def check_public_key(self, public: bytes) -> None:
+        # libsodium's check is the stricter one (canonical, not of small order, in
+        # the prime-order subgroup) and twice as fast as decoding in Python.
+        if len(public) != 32 or not _sodium.crypto_core_ed25519_is_valid_point(bytes(public)):
+            raise InvalidKeyError(f"{self.name} public key is not a point of the "
+                                  "prime-order subgroup")
+
     def sign(self, private: "bytes | Any", message: bytes) -> bytes:
         return _sodium.crypto_sign(bytes(message), self._backend_key(private)[1])[:64]
 
@@ -212,6 +271,15 @@ class _ECDSA(SignatureScheme):
             return True
         except (InvalidSignature, ValueError):
             return False
+
+    def check_public_key(self, public: bytes) -> None:
+        if len(public) != 1 + 2 * self.private_size or public[0] != 4:
+            raise InvalidKeyError(f"{self.name} public key is not an uncompressed point "
+                                  f"of {1 + 2 * self.private_size} bytes")
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(self._curve, public)
+        except ValueError as e:
+            raise InvalidKeyError(f"{self.name} public key: {e}") from None
 
     def encode_public_key(self, key: Any) -> bytes:
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != self._curve.name:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..codec import encode_varint
-from ..errors import UnsupportedError, VerificationError
+from ..errors import InvalidKeyError, UnsupportedError, VerificationError
 from . import aead as _aead
 from . import hashes as _hashes
 from . import hpke as _hpke
@@ -122,6 +122,22 @@ class CipherSuite:
         """VerifyWithLabel that raises :class:`VerificationError` naming ``what``."""
         if not self.verify_with_label(public, label, content, signature):
             raise VerificationError(f"invalid signature on {what}")
+
+    # --- received keys (PROFILE.md section 2) ----------------------------
+    def check_hpke_public_key(self, public: bytes, what: str) -> None:
+        """Raise :class:`InvalidKeyError` naming ``what`` unless ``public`` is a valid
+        HPKE public key of this suite."""
+        try:
+            self.kem.check_public_key(bytes(public))
+        except InvalidKeyError as e:
+            raise InvalidKeyError(f"{what}: {e}") from None
+
+    def check_signature_public_key(self, public: bytes, what: str) -> None:
+        """The same for a signature public key."""
+        try:
+            self.signature.check_public_key(bytes(public))
+        except InvalidKeyError as e:
+            raise InvalidKeyError(f"{what}: {e}") from None
 
     # --- HPKE -----------------------------------------------------------
     def generate_hpke_key_pair(self) -> tuple[bytes, bytes]:
