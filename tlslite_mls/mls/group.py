@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 from . import auth as _auth
 from .commit import Commit, ProposalOrRef, ProposalOrRefType
 from .constants import (MLS10, ContentType, ExtensionType, LeafNodeSource, ProposalType,
-                        PSKType, WireFormat)
+                        PSKType, ResumptionPSKUsage, WireFormat)
 from .credentials import Credential
 from .crypto import CipherSuite, get_cipher_suite
 from .errors import (DecodeError, ProtocolError, StateError, UnsupportedError,
@@ -67,6 +67,10 @@ class GroupConfig:
     ``padding`` is the PrivateMessage padding (bytes, or a function of the
     plaintext length). ``ratchet_tree_in_welcome`` puts the tree into the
     GroupInfo of Welcomes so joiners need nothing out of band.
+    ``psk_lookup`` finds external PSKs and resumption PSKs of other groups.
+    ``resumption_psk_epochs`` is how many past epochs' resumption PSKs the
+    group keeps (besides the current one) so that a PreSharedKey proposal can
+    name an earlier epoch of this group (section 8.6); older ones are dropped.
     """
 
     policy: _auth.AuthenticationPolicy = field(default_factory=_auth.AcceptAnyCredential)
@@ -74,9 +78,14 @@ class GroupConfig:
     padding: Union[int, Callable[[int], int]] = 0
     ratchet_tree_in_welcome: bool = True
     psk_lookup: Optional[PSKLookup] = None
+    resumption_psk_epochs: int = 8
     max_generation_gap: int = 1000
     out_of_order_window: int = 64
     clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        if self.resumption_psk_epochs < 0:
+            raise ValueError("resumption_psk_epochs must be 0 or more")
 
 
 @dataclass(eq=False)
@@ -167,6 +176,9 @@ class Group:
         # application data such as the TLS binding); None for other members.
         self.joined_group_info: Optional[GroupInfo] = None
         self._last_confirmation_tag: Optional[bytes] = None
+        # Resumption PSKs of past epochs by epoch, at most
+        # config.resumption_psk_epochs of them (section 8.6).
+        self._past_resumption_psks: dict[int, bytes] = {}
         self.retired = False
 
     def __repr__(self) -> str:
@@ -218,6 +230,27 @@ class Group:
         """MLS-Exporter of the current epoch (section 8.5)."""
         return mls_exporter(self.cs, self._secret("exporter_secret"), label, context, length)
 
+    def resumption_psk(self, epoch: Optional[int] = None) -> bytes:
+        """The resumption PSK of this epoch, or of a past one the group still keeps."""
+        if epoch is None or epoch == self.epoch:
+            return self._secret("resumption_psk")
+        if self.retired:
+            raise StateError(f"epoch {self.epoch} was retired; its secrets are gone")
+        value = self._past_resumption_psks.get(epoch)
+        if value is None:
+            raise StateError(
+                f"no resumption PSK for epoch {epoch}: the group is at epoch {self.epoch} and "
+                f"keeps {self.config.resumption_psk_epochs} past epochs "
+                f"(GroupConfig.resumption_psk_epochs)")
+        return value
+
+    def _kept_resumption_psks(self, next_epoch: int) -> dict[int, bytes]:
+        """The past resumption PSKs the epoch ``next_epoch`` keeps: ours included."""
+        keep = self.config.resumption_psk_epochs
+        kept = dict(self._past_resumption_psks)
+        kept[self.epoch] = self._secret("resumption_psk")
+        return {e: v for e, v in kept.items() if next_epoch - keep <= e < next_epoch}
+
     def export_state(self) -> bytes:
         """This epoch's state as bytes, for a store (see :mod:`.groupstate`)."""
         from .groupstate import export_group_state
@@ -238,6 +271,7 @@ class Group:
         self.private.wipe()
         self._proposals.clear()
         self._own_update_keys.clear()
+        self._past_resumption_psks.clear()
 
     # --- creation --------------------------------------------------------------------
     @classmethod
@@ -460,20 +494,34 @@ class Group:
         group = Group(cs, context, tree, private, self._signature_private, secrets, interim,
                       self.config, signer=self._signer)
         group._last_confirmation_tag = tag
+        group._past_resumption_psks = self._kept_resumption_psks(context.epoch)
         return group, joiner
 
     def _psk_secret(self, psk_ids: list[PreSharedKeyID]) -> Optional[bytes]:
         if not psk_ids:
             return None
+        return compute_psk_secret(self.cs, [(psk_id, self._find_psk(psk_id))
+                                            for psk_id in psk_ids])
+
+    def _find_psk(self, psk_id: PreSharedKeyID) -> bytes:
+        """A PSK a commit names: this group's resumption PSKs first, then ``psk_lookup``."""
+        if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
+            if psk_id.psk_epoch == self.epoch:
+                return self._secret("resumption_psk")
+            own = self._past_resumption_psks.get(psk_id.psk_epoch)
+            if own is not None:
+                return own
         lookup = self.config.psk_lookup
-        values = []
-        for psk_id in psk_ids:
-            value = lookup(psk_id) if lookup is not None else None
-            if value is None:
-                raise UnsupportedError("a PreSharedKey proposal names a PSK this member "
-                                       "does not have")
-            values.append((psk_id, value))
-        return compute_psk_secret(self.cs, values)
+        value = lookup(psk_id) if lookup is not None else None
+        if value is None:
+            if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
+                raise UnsupportedError(
+                    f"a PreSharedKey proposal names the resumption PSK of epoch "
+                    f"{psk_id.psk_epoch}, which this member does not keep (epoch {self.epoch}, "
+                    f"{self.config.resumption_psk_epochs} past epochs kept)")
+            raise UnsupportedError("a PreSharedKey proposal names a PSK this member "
+                                   "does not have")
+        return value
 
     # --- proposal validation and application -----------------------------------------
     def _validate_key_package(self, kp: KeyPackage) -> None:
@@ -524,6 +572,10 @@ class Group:
                 psk_id = p.body.psk  # type: ignore[union-attr]
                 if len(psk_id.psk_nonce) != self.cs.hash_length:
                     raise ProtocolError("PreSharedKeyID psk_nonce must be Nh bytes")
+                if psk_id.psktype == PSKType.RESUMPTION and \
+                        psk_id.usage != ResumptionPSKUsage.APPLICATION:
+                    raise ProtocolError("a resumption PSK with usage reinit or branch "
+                                        "cannot be used in a commit (section 8.6)")
                 enc = psk_id.serialize()
                 if enc in psk_ids:
                     raise ProtocolError("two PreSharedKey proposals for the same PSK")

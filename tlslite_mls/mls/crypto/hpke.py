@@ -72,6 +72,10 @@ class KEM:
     def load_private(self, private: bytes) -> Any:
         raise NotImplementedError
 
+    def canonical_private(self, private: bytes) -> bytes:
+        """The private key in its RFC 9180 SerializePrivateKey form (Nsk bytes)."""
+        return private
+
     def __repr__(self) -> str:
         return f"<KEM {self.name}>"
 
@@ -167,7 +171,19 @@ class _ECDHKEM(KEM):
         except ValueError as e:
             raise DecodeError(f"invalid {self.name} public key: {e}") from None
 
+    def canonical_private(self, private: bytes) -> bytes:
+        """Left-pad a scalar serialized without its leading zero bytes.
+
+        Some implementations write a P-521 scalar whose top byte is zero in 65
+        bytes instead of 66 (the official MLS vectors hold such keys); the value
+        is the same integer, so it is padded as other implementations do.
+        """
+        if 0 < len(private) < self.private_size:
+            return bytes(self.private_size - len(private)) + private
+        return private
+
     def load_private(self, private: bytes) -> Any:
+        private = self.canonical_private(private)
         if len(private) != self.private_size:
             raise DecodeError(f"invalid {self.name} private key length {len(private)}")
         try:
@@ -246,7 +262,7 @@ class HPKESuite:
                 raise VerificationError("HPKE decryption failed") from None
         suite = self._pyhpke()
         try:
-            sk = suite.kem.deserialize_private_key(private)
+            sk = suite.kem.deserialize_private_key(self.kem.canonical_private(private))
             ctx = suite.create_recipient_context(kem_output, sk, info=info)
             return bytes(ctx.open(ciphertext, aad=aad))
         except Exception:
