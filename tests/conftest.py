@@ -10,3 +10,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for name in sorted(_COUNTS):
         passed, failed = _COUNTS[name]
         terminalreporter.write_line(f"{name:40s} {passed:5d} passed {failed:5d} failed")
+    passed = sum(p for p, _ in _COUNTS.values())
+    failed = sum(f for _, f in _COUNTS.values())
+    terminalreporter.write_line(
+        f"{f'total over {len(_COUNTS)} files':40s} {passed:5d} passed {failed:5d} failed")

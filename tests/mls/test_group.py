@@ -180,7 +180,7 @@ def test_state_export_import_continues_the_group(suite):
     b, a = step(b, a)
     a.protect_application(b"advance a's ratchet")
     data = a.export_state()
-    assert a._signature_private.hex() not in repr(a) and data[:2] == b"\x00\x01"
+    assert a._signature_private.hex() not in repr(a) and data[:2] == b"\x00\x02"
     a2 = Group.import_state(data)
     assert a2.epoch == a.epoch and exporters_equal(a2, b)
     pending = a2.commit()
@@ -215,3 +215,73 @@ def test_damaged_private_message_does_not_burn_the_key():
     with pytest.raises(VerificationError):
         a.process(bytes(bad))
     assert a.process(msg.serialize()).data == b"x"
+
+
+def _resumption_psk(group, epoch, usage=1):
+    from tlslite_mls.mls.constants import PSKType
+    from tlslite_mls.mls.proposals import PreSharedKey
+    from tlslite_mls.mls.psk import PreSharedKeyID
+    psk_id = PreSharedKeyID(PSKType.RESUMPTION, bytes([epoch]) * group.cs.hash_length,
+                            usage=usage, psk_group_id=group.group_id, psk_epoch=epoch)
+    return Proposal.of(PreSharedKey(psk_id))
+
+
+def test_commit_with_resumption_psk_of_a_past_epoch():
+    """Section 8.6: a PreSharedKey proposal may name an earlier epoch of the group."""
+    a, b = two_party()
+    b, a = step(b, a)
+    a, b = step(a, b)
+    assert a.epoch == 3
+    for epoch in (1, 2, 3):
+        a, b = step(a, b, proposals=[_resumption_psk(a, epoch)])
+        assert exporters_equal(a, b)
+    b, a = step(b, a, proposals=[_resumption_psk(b, 2), _resumption_psk(b, 5)])
+    assert exporters_equal(a, b) and a.epoch == 7
+
+
+def test_resumption_psks_kept_for_a_bounded_number_of_epochs():
+    from tlslite_mls.mls.errors import UnsupportedError
+    a, b = two_party()
+    a.config = b.config = GroupConfig(resumption_psk_epochs=2)
+    first = a.resumption_psk()
+    assert a.resumption_psk(a.epoch) == first
+    nxt, b = step(a, b)
+    assert nxt.resumption_psk(1) == first and nxt.resumption_psk(2) != first
+    a = nxt
+    for _ in range(3):
+        a, b = step(a, b)
+    assert a.epoch == 5 and sorted(a._past_resumption_psks) == [3, 4]
+    with pytest.raises(StateError, match="resumption_psk_epochs"):
+        a.resumption_psk(2)
+    with pytest.raises(UnsupportedError, match="epoch 2"):
+        a.commit(proposals=[_resumption_psk(a, 2)])
+    # The kept PSKs survive a store round trip, and a retired epoch forgets them.
+    restored = Group.import_state(a.export_state(), a.config)
+    assert restored.resumption_psk(3) == a.resumption_psk(3)
+    a, b = step(a, b, proposals=[_resumption_psk(a, 4)])
+    with pytest.raises(StateError):
+        restored.retire() or restored.resumption_psk(3)
+    with pytest.raises(ValueError, match="resumption_psk_epochs"):
+        GroupConfig(resumption_psk_epochs=-1)
+
+
+def test_resumption_psk_for_reinit_or_branch_refused_in_a_commit():
+    """Section 8.6: usage reinit and branch are only for ReInit and branching."""
+    a, b = two_party()
+    for usage in (2, 3):
+        with pytest.raises(ProtocolError, match="reinit or branch"):
+            a.commit(proposals=[_resumption_psk(a, 1, usage)])
+    # A peer that does not check: its commit is refused on receipt.
+    b._validate_proposal_list = lambda *args, **kw: None
+    forged = b.commit(proposals=[_resumption_psk(b, 1, 2)])
+    with pytest.raises(ProtocolError, match="reinit or branch"):
+        a.process(forged.message_bytes)
+
+
+def test_state_of_version_1_still_read():
+    """Version 1 states (before past resumption PSKs were kept) load with none kept."""
+    a, b = two_party()
+    data = b.export_state()  # b joined at epoch 1: no past epochs
+    assert data.endswith(b"\x00")  # an empty list of past resumption PSKs
+    old = Group.import_state(b"\x00\x01" + data[2:-1])
+    assert old.epoch == b.epoch and exporters_equal(old, a) and not old._past_resumption_psks

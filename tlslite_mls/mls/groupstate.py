@@ -8,13 +8,15 @@ secrets and ratchet states not yet consumed. Cached proposals are not kept:
 they die with their epoch anyway, and the two-party profile sends none.
 
 The layout is versioned; an unknown version is refused, never guessed at.
+Version 2 adds the resumption PSKs of the past epochs the group keeps;
+version 1 states (without them) are still read.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from .codec import U8, U16, U32, Opaque, Opt, Reader, Struct, Vec, struct
+from .codec import U8, U16, U32, U64, Opaque, Opt, Reader, Struct, Vec, struct
 from .crypto import get_cipher_suite
 from .crypto.signature import private_key_bytes
 from .errors import DecodeError, UnsupportedError
@@ -27,7 +29,7 @@ from .treekem import TreePrivateState
 if TYPE_CHECKING:
     from .group import Group, GroupConfig
 
-GROUP_STATE_VERSION = 1
+GROUP_STATE_VERSION = 2
 
 _KEPT_SECRETS = ("sender_data_secret", "exporter_secret", "external_secret",
                  "confirmation_key", "membership_key", "resumption_psk",
@@ -80,9 +82,22 @@ class _GroupStateV1(Struct):
     retired: U8
 
 
+@struct
+class _EpochPSK(Struct):
+    epoch: U64
+    psk: Opaque
+
+
+@struct
+class _GroupStateV2(_GroupStateV1):
+    _secret_fields_ = _GroupStateV1._secret_fields_ + ("past_resumption_psks",)
+
+    past_resumption_psks: Vec[_EpochPSK]
+
+
 def export_group_state(group: "Group") -> bytes:
     st = group.secret_tree
-    state = _GroupStateV1(
+    state = _GroupStateV2(
         group.cs.suite_id, group.context, group.tree.to_extension_bytes(), group.own_leaf,
         [_NodeKey(n, group.private.private_key(n), group.private.public_key(n))  # type: ignore
          for n in group.private.nodes()],
@@ -93,7 +108,8 @@ def export_group_state(group: "Group") -> bytes:
         [_RatchetState(i, r.secret, r.generation,
                        [_SkippedKey(g, k, n) for g, (k, n) in sorted(r.skipped.items())])
          for i, r in sorted(st._ratchets.items())],
-        1 if group.retired else 0)
+        1 if group.retired else 0,
+        [_EpochPSK(e, v) for e, v in sorted(group._past_resumption_psks.items())])
     return GROUP_STATE_VERSION.to_bytes(2, "big") + state.serialize()
 
 
@@ -102,10 +118,11 @@ def import_group_state(data: bytes, config: Optional["GroupConfig"] = None) -> "
 
     r = Reader(data)
     version = r.u16()
-    if version != GROUP_STATE_VERSION:
+    layout = {1: _GroupStateV1, 2: _GroupStateV2}.get(version)
+    if layout is None:
         raise UnsupportedError(f"stored group state has version {version}; this release "
-                               f"reads version {GROUP_STATE_VERSION}")
-    state = _GroupStateV1.deserialize(data[2:])
+                               f"reads versions 1 and {GROUP_STATE_VERSION}")
+    state = layout.deserialize(data[2:])
     if state.retired:
         raise UnsupportedError("stored group state is of a retired epoch")
     cs = get_cipher_suite(state.cipher_suite)
@@ -128,5 +145,10 @@ def import_group_state(data: bytes, config: Optional["GroupConfig"] = None) -> "
         ratchet.generation = rs.generation
         ratchet.skipped = {k.generation: (k.key, k.nonce) for k in rs.skipped}
         secret_tree._ratchets[rs.index] = ratchet
-    return Group(cs, state.group_context, tree, private, state.signature_private, secrets,
-                 state.interim_transcript_hash, config, secret_tree=secret_tree)
+    group = Group(cs, state.group_context, tree, private, state.signature_private, secrets,
+                  state.interim_transcript_hash, config, secret_tree=secret_tree)
+    past = getattr(state, "past_resumption_psks", [])
+    keep = config.resumption_psk_epochs
+    group._past_resumption_psks = {p.epoch: p.psk for p in past
+                                   if group.epoch - keep <= p.epoch < group.epoch}
+    return group
