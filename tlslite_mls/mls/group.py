@@ -232,17 +232,18 @@ class Group:
 
     def resumption_psk(self, epoch: Optional[int] = None) -> bytes:
         """The resumption PSK of this epoch, or of a past one the group still keeps."""
-        if epoch is None or epoch == self.epoch:
-            return self._secret("resumption_psk")
-        if self.retired:
-            raise StateError(f"epoch {self.epoch} was retired; its secrets are gone")
-        value = self._past_resumption_psks.get(epoch)
+        value = self._own_resumption_psk(self.epoch if epoch is None else epoch)
         if value is None:
             raise StateError(
                 f"no resumption PSK for epoch {epoch}: the group is at epoch {self.epoch} and "
                 f"keeps {self.config.resumption_psk_epochs} past epochs "
                 f"(GroupConfig.resumption_psk_epochs)")
         return value
+
+    def _own_resumption_psk(self, epoch: int) -> Optional[bytes]:
+        if epoch == self.epoch or self.retired:
+            return self._secret("resumption_psk")  # refuses once retired
+        return self._past_resumption_psks.get(epoch)
 
     def _kept_resumption_psks(self, next_epoch: int) -> dict[int, bytes]:
         """The past resumption PSKs the epoch ``next_epoch`` keeps: ours included."""
@@ -505,16 +506,15 @@ class Group:
 
     def _find_psk(self, psk_id: PreSharedKeyID) -> bytes:
         """A PSK a commit names: this group's resumption PSKs first, then ``psk_lookup``."""
-        if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
-            if psk_id.psk_epoch == self.epoch:
-                return self._secret("resumption_psk")
-            own = self._past_resumption_psks.get(psk_id.psk_epoch)
+        ours = psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id
+        if ours:
+            own = self._own_resumption_psk(psk_id.psk_epoch)
             if own is not None:
                 return own
         lookup = self.config.psk_lookup
         value = lookup(psk_id) if lookup is not None else None
         if value is None:
-            if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
+            if ours:
                 raise UnsupportedError(
                     f"a PreSharedKey proposal names the resumption PSK of epoch "
                     f"{psk_id.psk_epoch}, which this member does not keep (epoch {self.epoch}, "
