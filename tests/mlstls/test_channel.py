@@ -284,8 +284,8 @@ def test_client_wants_server_hello_first():
 
 def test_client_refuses_a_tls_server_hello():
     exc, alert = _hostile(record(22, b"\x02\x00\x00\x46\x03\x03" + bytes(70)))
-    assert alert == (2, AD.protocol_version)
-    assert exc.description == AD.protocol_version
+    assert alert == (2, AD.decode_error)
+    assert exc.description == AD.decode_error
 
 
 def test_client_refuses_a_bad_welcome():

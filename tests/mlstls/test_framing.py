@@ -50,8 +50,8 @@ def test_malformed_is_not_mistaken_for_incomplete(hello):
 
 
 @pytest.mark.parametrize("data,alert", [
-    (b"\x01\x00\x01\xfc\x03\x03", AD.protocol_version),   # a TLS ClientHello
-    (b"\x00\x02\x00\x01", AD.protocol_version),           # another TwoPartyMessage version
+    (b"\x01\x00\x01\xfc\x03\x03", AD.decode_error),       # a TLS ClientHello
+    (b"\x00\x02\x00\x01", AD.decode_error),               # another TwoPartyMessage version
     (b"\x00\x01\x00\x07" + bytes(8), AD.decode_error),    # unknown msg_type
     (b"\x00\x01\x00\x01\x00\x02\x00\x05", AD.decode_error),  # MLSMessage of version 2
     (b"", AD.unexpected_message),                          # empty handshake record

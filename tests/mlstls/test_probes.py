@@ -25,7 +25,7 @@ FAILED = r"^server: connection failed: "
 
 @pytest.fixture(scope="module")
 def server():
-    srv = ServerProcess("--count", "15", "--suite", "3", "--identity", "probe-server")
+    srv = ServerProcess("--count", "16", "--suite", "3", "--identity", "probe-server")
     yield srv
     srv.stop()
 
@@ -75,15 +75,24 @@ def test_malformed_key_package(server):
 
 
 def test_a_classic_tls_client_hello_is_refused(server):
-    """A real tlslite-ng ClientHello: protocol_version, never a parse crash."""
+    """A real tlslite-ng ClientHello: decode_error with a hint, never a parse crash."""
     with _raw(server) as s:
         conn = TLSConnection(s)
         with pytest.raises(TLSRemoteAlert) as info:
             conn.handshakeClientCert(settings=HandshakeSettings())
-    assert info.value.description == AD.protocol_version
+    assert info.value.description == AD.decode_error
     line = server.line_matching(FAILED)
-    assert "MLSTLSLocalAlert: sent protocol_version: TwoPartyMessage version 0x0100 is not " \
+    assert "MLSTLSLocalAlert: sent decode_error: TwoPartyMessage version 0x0100 is not " \
            "mls10 (looks like a TLS ClientHello)" in line
+
+
+def test_wrong_two_party_message_version_is_decode_error(server):
+    """PROFILE.md section 4: a TwoPartyMessage of another version is a malformed MLS
+    encoding (decode_error), as a TwoPartyMLSMessage is in the extension mode."""
+    hello = TwoPartyMessage(T.EPOCH_KEY_UPDATE, epoch=1).serialize()
+    alert, line = _probe(server, record(22, b"\x00\x02" + hello[2:]))
+    assert alert == (2, AD.decode_error)
+    assert "sent decode_error: TwoPartyMessage version 0x0002 is not mls10" in line
 
 
 def test_marker_as_the_first_flight(server):

@@ -182,6 +182,22 @@ def test_duplicated_extension_in_server_hello(pki):
     _expect(c, s, AlertDescription.illegal_parameter, "appears 2 times")
 
 
+def test_server_hello_with_extension_and_key_share(pki):
+    """PROFILE.md section 4: the Welcome takes the (EC)DHE slot; both at once is
+    illegal_parameter at the client."""
+    import os
+    from tlslite.extensions import KeyShareEntry, ServerKeyShareExtension
+
+    def add_share(msg):
+        if isinstance(msg, ServerHello) and _mls_ext(msg) and \
+                msg.getExtension(ExtensionType.key_share) is None:
+            entry = KeyShareEntry().create(29, bytearray(os.urandom(32)), None)
+            msg.extensions.insert(0, ServerKeyShareExtension().create(entry))
+    srv = _hostile_server(MLSTLSConnection, on_send=add_share)
+    c, s = pair(_client(), _server(pki, cls=srv))
+    _expect(c, s, AlertDescription.illegal_parameter, "together with key_share")
+
+
 def test_garbage_welcome(pki):
     def garbage(msg):
         if isinstance(msg, ServerHello) and _mls_ext(msg):

@@ -390,17 +390,13 @@ class MLSTLSChannel:
             self._abort(exc)
             raise
         except Declined as exc:
-            self._fail(self._declined_alert(exc), f"KeyPackage declined: {exc.reason}", exc)
+            # MLS-TLS has no classic TLS to fall back to: a decline ends the connection
+            # with the alert the engine names for it (the extension mode's mapping too).
+            self._fail(alert_for(exc), f"KeyPackage declined: {exc.reason}", exc)
         except MLSError as exc:
             self._fail(alert_for(exc), describe(exc), exc)
         except Exception as exc:  # a bug or a store failure: still tell the peer
             self._fail(AlertDescription.internal_error, describe(exc), exc)
-
-    @staticmethod
-    def _declined_alert(exc: Declined) -> int:
-        # MLS-TLS has no classic TLS to fall back to, so a decline ends the connection
-        # with the alert the engine names for it.
-        return getattr(AlertDescription, exc.alert)
 
     def _fail(self, description: int, reason: str, cause: BaseException) -> None:
         try:

@@ -92,9 +92,9 @@ class HandshakeReassembler:
     def feed(self, data: bytes) -> list[TwoPartyMessage]:
         """Add one record's content; return the messages it completes.
 
-        :raises ProtocolViolation: ``protocol_version`` when the message does not
-            start with mls10 (a classic TLS ClientHello, for instance),
-            ``decode_error`` when it is malformed or larger than the bound.
+        :raises ProtocolViolation: ``decode_error`` when the message does not start
+            with mls10 (a classic TLS ClientHello, for instance), is malformed or is
+            larger than the bound.
         """
         if not data:
             # RFC 8446 section 5.1: no zero-length handshake fragments.
@@ -121,14 +121,14 @@ class HandshakeReassembler:
         return out
 
     def _check_version(self) -> None:
-        # Chosen: protocol_version (not decode_error) when TwoPartyMessage.version is
-        # not mls10. That is what a classic TLS ClientHello (bytes 01 00 ..) on this
-        # port looks like, and protocol_version tells a TLS client the truth: this
-        # endpoint does not speak its protocol version.
+        # A TwoPartyMessage whose version is not mls10 is a malformed MLS encoding:
+        # decode_error (PROFILE.md section 4), the alert the extension mode sends for
+        # a TwoPartyMLSMessage of another version too. A classic TLS ClientHello
+        # (bytes 01 00 ..) on this port gets the same, with a hint in the reason.
         if len(self._buf) >= 2:
             version = int.from_bytes(self._buf[:2], "big")
             if version != MLS10:
                 hint = " (looks like a TLS ClientHello)" if self._buf[0] == 1 else ""
                 raise ProtocolViolation(
-                    AlertDescription.protocol_version,
+                    AlertDescription.decode_error,
                     f"TwoPartyMessage version 0x{version:04x} is not mls10{hint}")

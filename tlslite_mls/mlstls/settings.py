@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Mapping, Optional, Sequence
 
-from ..codepoints import (MAX_KEY_PACKAGE_LIFETIME, TLS_BINDING_MLS_TLS, MLSTLSMessageType)
+from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS_BINDING,
+                          MLS_EXT_TLS_CLIENT_HELLO_HASH, TLS_BINDING_MLS_TLS, MLSTLSMessageType,
+                          check_mls_code_points, check_type_table)
 from ..twoparty.messages import DEFAULT_MLS_TLS_TYPES
 from .framing import DEFAULT_MAX_MESSAGE
 from .suites import UnsupportedSuiteError, record_suite
@@ -39,6 +41,10 @@ class MLSTLSSettings:
         cache; ``None`` for the process-wide memory store.
     :ivar binding_protocol: ``tls_binding.protocol`` (``mls-tls/1``).
     :ivar message_types: TwoPartyMessage.msg_type code points (none is assigned yet).
+    :ivar binding_extension_type: MLS ExtensionType of ``tls_binding``.
+    :ivar client_hello_hash_extension_type: MLS ExtensionType of ``tls_client_hello_hash``.
+    :ivar group_id_prefix: the bytes every group_id starts with (the client checks them).
+      Both peers must be configured with the same code points (PROFILE.md section 1).
     :ivar key_update_after: records under one sending key after which an epoch change
         is started; ``None`` for the RFC 8446 section 5.5 based default of the suite.
     :ivar key_usage_limit: records under one sending key after which the connection is
@@ -55,7 +61,10 @@ class MLSTLSSettings:
                  key_update_after: Optional[int] = None,
                  key_usage_limit: Optional[int] = None,
                  max_message: int = DEFAULT_MAX_MESSAGE,
-                 timeout: Optional[float] = 30.0) -> None:
+                 timeout: Optional[float] = 30.0,
+                 binding_extension_type: int = MLS_EXT_TLS_BINDING,
+                 client_hello_hash_extension_type: int = MLS_EXT_TLS_CLIENT_HELLO_HASH,
+                 group_id_prefix: bytes = GROUP_ID_PREFIX) -> None:
         self.suites = list(suites)
         self.credential = credential
         self.signature_key = signature_key
@@ -67,6 +76,9 @@ class MLSTLSSettings:
         self.key_usage_limit = key_usage_limit
         self.max_message = max_message
         self.timeout = timeout
+        self.binding_extension_type = binding_extension_type
+        self.client_hello_hash_extension_type = client_hello_hash_extension_type
+        self.group_id_prefix = group_id_prefix
 
     is_client = False
 
@@ -90,14 +102,11 @@ class MLSTLSSettings:
         if not isinstance(self.binding_protocol, (bytes, bytearray)) or not self.binding_protocol:
             raise ValueError("binding_protocol must be non-empty bytes")
         other.binding_protocol = bytes(self.binding_protocol)
-        types = dict(self.message_types)
-        if set(types) != set(MLSTLSMessageType):
-            raise ValueError("message_types must give a code point for every msg_type")
-        values = list(types.values())
-        if len(set(values)) != len(values) or \
-                not all(isinstance(v, int) and 0 <= v <= 0xFFFF for v in values):
-            raise ValueError("message_types: code points must be distinct 16-bit values")
-        other.message_types = types
+        other.message_types = check_type_table("message_types", self.message_types,
+                                               MLSTLSMessageType)
+        other.group_id_prefix = check_mls_code_points(
+            self.binding_extension_type, self.client_hello_hash_extension_type,
+            self.group_id_prefix)
         if self.key_update_after is not None and \
                 (not isinstance(self.key_update_after, int) or self.key_update_after < 1):
             raise ValueError("key_update_after must be a positive number of records")
@@ -117,7 +126,10 @@ class MLSTLSSettings:
         """Keyword arguments for the engine's ``MLSHandshakeConfig``."""
         return dict(suites=list(self.suites), credential=self.credential,
                     signature_key=self.signature_key, auth_policy=self.auth_policy,
-                    store=self.store, binding_protocol=bytes(self.binding_protocol))
+                    store=self.store, binding_protocol=bytes(self.binding_protocol),
+                    binding_extension_type=self.binding_extension_type,
+                    client_hello_hash_extension_type=self.client_hello_hash_extension_type,
+                    group_id_prefix=bytes(self.group_id_prefix))
 
     def __repr__(self) -> str:
         # No key material in reprs.

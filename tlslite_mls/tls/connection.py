@@ -154,6 +154,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         self._mls_sh_sent = False
         self._mls_pending: Any = None
         self._mls_ch_hashes: Any = None
+        self._mls_last_ch: Optional[ClientHello] = None
+        self._mls_hs_settings: Any = None
         self._mls_client_random: Optional[bytes] = None
         self._mls_hook_secret: Optional[bytes] = None
         self._mls_keylog_path: Optional[str] = None
@@ -344,11 +346,61 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             if not HOOKS and self._mls_ch_ext is not None and \
                     not find_all(msg.extensions, self._mls_ch_ext.extType):
                 self._mls_insert_key_package(msg)
+        elif isinstance(msg, ServerHello) and msg.random == TLS_1_3_HRR and not self._client:
+            # A required server refuses before asking for a second ClientHello.
+            refusal = self._mls_refusal(self._mls_last_ch, msg.cipher_suite)
+            if refusal is not None:
+                return refusal
         elif not HOOKS and isinstance(msg, ServerHello) and self._mls_sh_ext is not None \
                 and msg.random != TLS_1_3_HRR and not self._mls_sh_sent:
             if not self._mls_insert_welcome(msg) and self._mls_cfg.required:
                 return self._mls_psk_ke_alert()
         return TLSConnection._sendMsg(self, msg, randomizeFirstBlock, update_hashes)
+
+    def _serverGetClientHello(self, settings: Any, *args: Any,  # noqa: N802
+                              **kwargs: Any) -> Iterator[Any]:
+        cfg = self._mls_cfg
+        if cfg is not None and cfg.required:
+            # MLS exists only in TLS 1.3: a required server answers a ClientHello that
+            # offers nothing newer with protocol_version (PROFILE.md section 4), which
+            # tlslite-ng does, in the RFC's order, once TLS 1.3 is its lowest version.
+            # ``settings`` is tlslite-ng's per-handshake validated copy.
+            if settings.maxVersion < (3, 4):
+                raise ValueError("MLS is required but TLS 1.3 is disabled in settings")
+            settings.minVersion = (3, 4)
+            settings.versions = [v for v in settings.versions if v >= (3, 4)]
+        self._mls_hs_settings = settings
+        return TLSConnection._serverGetClientHello(self, settings, *args, **kwargs)
+
+    def _mls_refusal(self, hello: Optional[ClientHello],
+                     cipher_suite: int) -> Optional[Iterator[Any]]:
+        """The alert a required server answers ``hello`` with, or None to go on.
+
+        Called when the ClientHello is answered (HelloRetryRequest or ServerHello), so
+        tlslite-ng's RFC 8446 checks have run. Acceptable: the extension, or a
+        ``pre_shared_key`` whose ticket resumes an MLS group in the store (section 6);
+        anything else is refused now rather than after a classic handshake.
+        """
+        cfg = self._mls_cfg
+        if hello is None or cfg is None or not cfg.required or \
+                find_all(hello.extensions, cfg.extension_type):
+            return None
+        if not find_all(hello.extensions, ExtensionType.pre_shared_key):
+            return self._mls_alert(AlertDescription.handshake_failure,
+                                   "MLS is required but the ClientHello does not offer it",
+                                   MLSNegotiationError("client did not offer MLS"))
+        prf_name, _ = self._getPRFParams(cipher_suite)
+        try:
+            resumes = self._mls_ticket_resumes_group(hello, self._mls_hs_settings, prf_name)
+        except Exception as exc:  # a store failure: tell the peer, name the reason
+            return self._mls_alert(AlertDescription.internal_error,
+                                   "state store failed: " + describe(exc), exc)
+        if resumes:
+            return None
+        return self._mls_alert(AlertDescription.handshake_failure,
+                               "MLS is required but the ClientHello does not offer it and "
+                               "its pre_shared_key resumes no MLS group kept here",
+                               MLSNegotiationError("pre_shared_key without an MLS group"))
 
     def _mls_psk_ke_alert(self) -> Iterator[Any]:
         return self._mls_alert(AlertDescription.handshake_failure,
@@ -448,15 +500,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             if found and find_all(msg.extensions, ExtensionType.early_data):
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"ClientHello carries {name} together with early_data")
-            # A ClientHello with a ticket may resume an MLS group (PROFILE.md section 6:
-            # resumption carries no extension); required mode then checks, after the
-            # handshake, that the ticket does lead to a group.
-            if not found and cfg.required and \
-                    not find_all(msg.extensions, ExtensionType.pre_shared_key):
-                yield from self._mls_alert(
-                    AlertDescription.handshake_failure,
-                    "MLS is required but the ClientHello does not offer it",
-                    MLSNegotiationError("client did not offer MLS"))
+            # Whether a required server can take this ClientHello is decided when it is
+            # answered (_mls_refusal), after tlslite-ng's RFC 8446 checks of it: their
+            # alerts come first (precedence rule, PROFILE.md section 4).
+            self._mls_last_ch = msg
             return
         if isinstance(msg, ServerHello):
             found = find_all(msg.extensions, ext_type)
@@ -470,6 +517,11 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             if len(found) > 1:
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"{name} appears {len(found)} times in ServerHello")
+            if found and find_all(msg.extensions, ExtensionType.key_share):
+                # PROFILE.md sections 3 and 4: the MLS secret takes the (EC)DHE slot, so
+                # a server that sends both asks for two key exchanges at once.
+                yield from self._mls_alert(AlertDescription.illegal_parameter,
+                                           f"ServerHello carries {name} together with key_share")
             if not found and not hrr and cfg is not None and cfg.required:
                 # tlslite-ng sets the version only after this message; the
                 # alert must already carry the negotiated record version.
@@ -562,6 +614,9 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                               cipherSuite: int, privateKey: Any,  # noqa: N803
                               serverCertChain: Any, version: Any, scheme: Any,  # noqa: N803
                               srv_alpns: Any, reqCert: bool) -> Iterator[Any]:  # noqa: N803
+        refusal = self._mls_refusal(clientHello, cipherSuite)
+        if refusal is not None:
+            yield from refusal
         cfg = self._mls_cfg
         found = find_all(clientHello.extensions, cfg.extension_type) \
             if cfg is not None and cfg.enabled else []
@@ -626,7 +681,11 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         except (eng.Declined, MLSBodyTooLarge) as exc:
             self.mls_declined_reason = str(exc) or type(exc).__name__
             if cfg.required:
-                yield from self._mls_alert(AlertDescription.handshake_failure,
+                # The engine names the alert of a decline (access_denied or bad_certificate
+                # for a refused credential), the same mapping as MLS-TLS.
+                alert = alert_for(exc) if isinstance(exc, eng.Declined) \
+                    else AlertDescription.handshake_failure
+                yield from self._mls_alert(alert,
                                            "MLS is required but the KeyPackage was declined: "
                                            + self.mls_declined_reason, exc)
             return  # classic TLS 1.3 with the client's key shares

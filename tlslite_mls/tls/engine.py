@@ -39,6 +39,9 @@ def make_config(engine: SimpleNamespace, settings: MLSSettings,
         store=settings.store,
         binding_protocol=settings.binding_protocol,
         state_lifetime=settings.state_lifetime,
+        binding_extension_type=settings.binding_extension_type,
+        client_hello_hash_extension_type=settings.client_hello_hash_extension_type,
+        group_id_prefix=settings.group_id_prefix,
     )
     if isinstance(settings, MLSClientSettings):
         kwargs.update(key_package_lifetime=settings.key_package_lifetime,

@@ -49,8 +49,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from tlslite.constants import (AlertDescription, CipherSuite, ContentType, HandshakeType,
-                               KeyUpdateMessageType)
+from tlslite.constants import (AlertDescription, CipherSuite, ContentType, ExtensionType,
+                               HandshakeType, KeyUpdateMessageType, PskKeyExchangeMode)
 from tlslite.errors import TLSAlert, TLSRemoteAlert
 from tlslite.extensions import PskIdentity
 from tlslite.handshakehelpers import HandshakeHelpers
@@ -126,9 +126,10 @@ class _State:
     """Per-connection post-handshake state (no secrets in the repr)."""
 
     def __init__(self, engine: Any, hs_type: int, suite: int, early: bytes, transcript: Any,
-                 policy: UpdatePolicy) -> None:
+                 policy: UpdatePolicy, types: Any) -> None:
         self.engine = engine
         self.hs_type = hs_type
+        self.types = types  # tpmlsmt code points of the settings
         self.suite = suite
         self.prf_name, self.prf_size = prf_params(suite)
         self.early = bytearray(early)
@@ -311,6 +312,32 @@ class MLSPostHandshakeMixin:
             found.append((bytes(match[1]), match[2], bytes(payload.master_secret)))
         return match, payload
 
+    def _mls_ticket_resumes_group(self, hello: Any, settings: Any, prf_name: str) -> bool:
+        """Whether the PSK tlslite-ng will select in ``hello`` resumes a stored MLS group.
+
+        Mirrors tlslite-ng's choice (the first identity that is an external PSK, or a
+        ticket of this version for ``prf_name``); only a ticket whose group is in the
+        store counts. A forged identity does not decrypt, so it resumes nothing.
+        """
+        psks = hello.getExtension(ExtensionType.pre_shared_key)
+        modes = hello.getExtension(ExtensionType.psk_key_exchange_modes)
+        if psks is None or modes is None or settings is None or not (
+                PskKeyExchangeMode.psk_dhe_ke in modes.modes
+                or PskKeyExchangeMode.psk_ke in modes.modes):
+            return False
+        external = {bytes(c[0]): (c[2] if len(c) > 2 else "sha256")
+                    for c in settings.pskConfigs}
+        for ident in psks.identities:
+            if external.get(bytes(ident.identity)) == prf_name:
+                return False  # an external PSK: no MLS group behind it
+            # The base method: the mixin's override records tickets for this handshake.
+            match, ticket = TLSConnection._tryDecrypt(self, settings, ident)
+            if match and ticket.protocol_version == self.version and match[2] == prf_name:
+                store = _store_of(getattr(self, "_mls_cfg", None))
+                group_key = _resolve(store, store_key(bytes(ticket.master_secret), client=False))
+                return store.load_group(group_key) is not None
+        return False
+
     def _mls_selected_ticket(self) -> Optional[tuple]:
         """(psk, prf, resumption secret) of the ticket the server resumed, if any."""
         if self.__dict__.get("_mls_tickets_hh") is not self._handshake_hash:
@@ -464,7 +491,8 @@ class MLSPostHandshakeMixin:
             yield from self._mls_alert(AlertDescription.internal_error,
                                       "no handshake transcript for MLS epoch keys")
         early = early_secret(prf_name, prf_size, psk)
-        st = _State(mls, cfg.handshake_type, suite, early, transcript, self.mls_update_policy)
+        st = _State(mls, cfg.handshake_type, suite, early, transcript, self.mls_update_policy,
+                    cfg.message_types)
         # With the handshake's epoch, the section 5 formula gives exactly the
         # handshake's application secrets (tests check it for every PRF, with and
         # without a ticket PSK), so later epochs follow the same key schedule.
@@ -506,7 +534,7 @@ class MLSPostHandshakeMixin:
             yield result
 
     def _mls_send(self, st: _State, message: Any) -> Iterator[Any]:
-        body = message.serialize()
+        body = message.serialize(st.types)
         data = bytearray([st.hs_type]) + bytearray(len(body).to_bytes(3, "big")) + body
         for result in self._sendMsg(Message(ContentType.handshake, data),
                                     update_hashes=False):
@@ -570,7 +598,7 @@ class MLSPostHandshakeMixin:
     def _mls_on_message(self, st: _State, body: bytes) -> Iterator[Any]:
         from ..twoparty.messages import Kind, TwoPartyMLSMessage
         try:
-            message = TwoPartyMLSMessage.deserialize(body)
+            message = TwoPartyMLSMessage.deserialize(body, st.types)
         except Exception as exc:
             yield from self._mls_alert(alert_for(exc), describe(exc), exc)
         if message.kind == Kind.EPOCH_KEY_UPDATE and not self._defragmenter.is_empty():

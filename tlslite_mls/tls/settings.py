@@ -13,8 +13,10 @@ import copy
 from enum import Enum
 from typing import Any, Mapping, Optional, Sequence
 
-from ..codepoints import (MAX_KEY_PACKAGE_LIFETIME, TLS_BINDING_EXTENSION_MODE,
-                          TLS_EXT_MLS_HANDSHAKE, TLS_HS_MLS_HANDSHAKE)
+from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS_BINDING,
+                          MLS_EXT_TLS_CLIENT_HELLO_HASH, TLS_BINDING_EXTENSION_MODE,
+                          TLS_EXT_MLS_HANDSHAKE, TLS_HS_MLS_HANDSHAKE, TwoPartyMLSMessageType,
+                          check_mls_code_points, check_type_table)
 
 # Default MLS suites, in preference order: the X25519/Ed25519 suites cost least.
 DEFAULT_MLS_SUITES = (0x0001, 0x0003, 0x0002)
@@ -53,6 +55,11 @@ class MLSSettings:
     :ivar extension_type: code point of ``tls_using_mls_handshake``.
     :ivar handshake_type: code point of ``mls_handshake``.
     :ivar binding_protocol: ``tls_binding.protocol`` of this mode.
+    :ivar message_types: ``TwoPartyMLSMessage.tpmlsmt`` code points, a mapping
+        ``TwoPartyMLSMessageType`` -> 16-bit value.
+    :ivar binding_extension_type: MLS ExtensionType of ``tls_binding``.
+    :ivar client_hello_hash_extension_type: MLS ExtensionType of ``tls_client_hello_hash``.
+    :ivar group_id_prefix: the bytes every group_id starts with (the client checks them).
     :ivar state_lifetime: seconds a group kept for resumption stays in the store.
         The default is tlslite-ng's default ticket lifetime (one day): a group is
         useless once no ticket can resume it, so keep the two equal.
@@ -65,7 +72,18 @@ class MLSSettings:
                  store: Any = None, extension_type: int = TLS_EXT_MLS_HANDSHAKE,
                  handshake_type: int = TLS_HS_MLS_HANDSHAKE,
                  binding_protocol: bytes = TLS_BINDING_EXTENSION_MODE,
-                 state_lifetime: float = DEFAULT_STATE_LIFETIME) -> None:
+                 state_lifetime: float = DEFAULT_STATE_LIFETIME,
+                 message_types: Optional[Mapping[TwoPartyMLSMessageType, int]] = None,
+                 binding_extension_type: int = MLS_EXT_TLS_BINDING,
+                 client_hello_hash_extension_type: int = MLS_EXT_TLS_CLIENT_HELLO_HASH,
+                 group_id_prefix: bytes = GROUP_ID_PREFIX) -> None:
+        # Code points: none is assigned by IANA yet, so every one is a setting and both
+        # peers must be configured alike (PROFILE.md section 1).
+        self.message_types = dict(message_types if message_types is not None
+                                  else {k: int(k) for k in TwoPartyMLSMessageType})
+        self.binding_extension_type = binding_extension_type
+        self.client_hello_hash_extension_type = client_hello_hash_extension_type
+        self.group_id_prefix = group_id_prefix
         self.mode = mode
         self.state_lifetime = state_lifetime
         self.suites = list(suites)
@@ -137,6 +155,11 @@ class MLSSettings:
                 not self.binding_protocol:
             raise ValueError("binding_protocol must be non-empty bytes")
         other.binding_protocol = bytes(self.binding_protocol)
+        other.message_types = check_type_table("message_types", self.message_types,
+                                               TwoPartyMLSMessageType)
+        other.group_id_prefix = check_mls_code_points(
+            self.binding_extension_type, self.client_hello_hash_extension_type,
+            self.group_id_prefix)
         other.send_certificates = bool(self.send_certificates)
         return other
 
