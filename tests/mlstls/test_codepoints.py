@@ -11,17 +11,16 @@ import threading
 from typing import Any
 
 import pytest
-from tlslite.constants import AlertDescription as AD
 
+from codepoint_cases import BAD_MLS_CODE_POINTS, MLS_ALT, assert_fails_cleanly, \
+    client_kwargs, mismatch_cases
 from tlslite_mls.codepoints import MLSTLSMessageType as T
 from tlslite_mls.mls.auth import AcceptAnyCredential
 from tlslite_mls.mlstls import (MLSTLSClient, MLSTLSClientSettings, MLSTLSLocalAlert,
                                 MLSTLSRemoteAlert, MLSTLSServer, MLSTLSServerSettings)
 from tlslite_mls.store import MemoryStore
 
-ALT = dict(message_types={t: 0x0200 + int(t) for t in T},
-           binding_extension_type=0xF1B1, client_hello_hash_extension_type=0xF1B2,
-           group_id_prefix=b"alt-profile")
+ALT = dict(message_types={t: 0x0200 + int(t) for t in T}, **MLS_ALT)
 
 
 def _run(client_kw: dict, server_kw: dict) -> tuple[Any, Any, Any]:
@@ -73,36 +72,16 @@ def test_peers_with_other_code_points_interoperate():
     assert 0xF1B1 in {e.extension_type for e in group.extensions}
 
 
-@pytest.mark.parametrize("field, value, alerting, alert, reason", [
-    ("binding_extension_type", 0xF0A1, "server", AD.illegal_parameter, "tls_binding"),
-    ("client_hello_hash_extension_type", 0xF0A2, "client", AD.illegal_parameter,
-     "tls_client_hello_hash"),
-    ("group_id_prefix", b"tls13", "client", AD.illegal_parameter, "group_id"),
-    ("message_types", None, "server", AD.decode_error, "unknown msg_type 1"),
-], ids=["binding", "client_hello_hash", "group_id_prefix", "msg_type"])
+@pytest.mark.parametrize("field, value, alerting, alert, reason",
+                         mismatch_cases("unknown msg_type 1"))
 def test_mismatched_code_points_fail_cleanly(field, value, alerting, alert, reason):
-    client_kw = dict(ALT)
-    if value is None:
-        del client_kw[field]
-    else:
-        client_kw[field] = value
-    _, cerr, serr = _run(client_kw, ALT)
-    local, remote = (serr, cerr) if alerting == "server" else (cerr, serr)
-    assert isinstance(local, MLSTLSLocalAlert), (cerr, serr)
-    assert local.description == alert, local
-    assert reason in str(local), str(local)
-    assert isinstance(remote, (MLSTLSRemoteAlert, OSError)), remote
-    if isinstance(remote, MLSTLSRemoteAlert):
-        assert remote.description == alert
+    _, cerr, serr = _run(client_kwargs(ALT, field, value), ALT)
+    assert_fails_cleanly((cerr, serr), alerting, MLSTLSLocalAlert, MLSTLSRemoteAlert, alert,
+                         reason)
 
 
 @pytest.mark.parametrize("cls", [MLSTLSClientSettings, MLSTLSServerSettings])
-@pytest.mark.parametrize("kw, message", [
-    (dict(binding_extension_type=0xF0A2), "must differ"),
-    (dict(client_hello_hash_extension_type=0x0002), "RFC 9420"),
-    (dict(binding_extension_type=-1), "16-bit"),
-    (dict(group_id_prefix=b""), "group_id_prefix"),
-    (dict(group_id_prefix=bytes(65)), "group_id_prefix"),
+@pytest.mark.parametrize("kw, message", BAD_MLS_CODE_POINTS + [
     (dict(message_types={T.CLIENT_HELLO: 1}), "every"),
     (dict(message_types={**ALT["message_types"], T.SERVER_HELLO: 0x0201}), "distinct"),
 ])

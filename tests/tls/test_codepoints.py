@@ -8,22 +8,20 @@ with the alert of section 4 and an exception naming the reason on both sides.
 from __future__ import annotations
 
 import pytest
-from tlslite.constants import AlertDescription, ContentType
+from tlslite.constants import ContentType
 from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
 from tlslite.messages import Message
 
+from codepoint_cases import BAD_MLS_CODE_POINTS, MLS_ALT, assert_fails_cleanly, \
+    client_kwargs, mismatch_cases
 from tlslite_mls.codepoints import TwoPartyMLSMessageType as Kind
 from tlslite_mls.mls.constants import MLS10
 from tlslite_mls.tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
 from tlsutil import client_mls, pair, server_mls, tls13_settings
 
-AD = AlertDescription
-
 ALT_TYPES = {Kind.CONNECTION_UPDATE: 0x0171, Kind.EPOCH_KEY_UPDATE: 0x0172,
              Kind.RESUMPTION_REQUEST: 0x0173, Kind.RESUMPTION_RESPONSE: 0x0174}
-ALT = dict(extension_type=0xFF5E, handshake_type=230, message_types=ALT_TYPES,
-           binding_extension_type=0xF1B1, client_hello_hash_extension_type=0xF1B2,
-           group_id_prefix=b"alt-profile")
+ALT = dict(extension_type=0xFF5E, handshake_type=230, message_types=ALT_TYPES, **MLS_ALT)
 
 
 class _Recording(MLSTLSConnection):
@@ -77,40 +75,18 @@ def test_peers_with_other_code_points_interoperate(pki):
     assert sent == {0x0171, 0x0172}
 
 
-@pytest.mark.parametrize("field, value, alerting, alert, reason", [
-    ("binding_extension_type", 0xF0A1, "server", AD.illegal_parameter, "tls_binding"),
-    ("client_hello_hash_extension_type", 0xF0A2, "client", AD.illegal_parameter,
-     "tls_client_hello_hash"),
-    ("group_id_prefix", b"tls13", "client", AD.illegal_parameter, "group_id"),
-    ("message_types", None, "server", AD.decode_error, "unknown tpmlsmt 1"),
-], ids=["binding", "client_hello_hash", "group_id_prefix", "tpmlsmt"])
+@pytest.mark.parametrize("field, value, alerting, alert, reason",
+                         mismatch_cases("unknown tpmlsmt 1"))
 def test_mismatched_code_points_fail_cleanly(pki, field, value, alerting, alert, reason):
     """The client keeps one default the server changed: alert and reason, no hang."""
-    client = dict(ALT)
-    if value is None:
-        del client[field]
-    else:
-        client[field] = value
-    c, s = pair(_client(client_mls(**client)), _server(pki, server_mls(**ALT)))
-    local, remote = (s.error, c.error) if alerting == "server" else (c.error, s.error)
-    assert isinstance(local, TLSLocalAlert), (c.error, s.error)
-    assert local.description == alert, local
-    assert reason in str(local), str(local)
-    # The peer sees the alert (or, once it has closed, a broken connection).
-    assert isinstance(remote, (TLSRemoteAlert, OSError)), remote
-    if isinstance(remote, TLSRemoteAlert):
-        assert remote.description == alert
+    c, s = pair(_client(client_mls(**client_kwargs(ALT, field, value))),
+                _server(pki, server_mls(**ALT)))
+    assert_fails_cleanly((c.error, s.error), alerting, TLSLocalAlert, TLSRemoteAlert, alert,
+                         reason)
 
 
 @pytest.mark.parametrize("cls", [MLSClientSettings, MLSServerSettings])
-@pytest.mark.parametrize("kw, message", [
-    (dict(binding_extension_type=0xF0A2), "must differ"),
-    (dict(binding_extension_type=0x0003), "RFC 9420"),
-    (dict(client_hello_hash_extension_type=0x10000), "16-bit"),
-    (dict(client_hello_hash_extension_type=True), "16-bit"),
-    (dict(group_id_prefix=b""), "group_id_prefix"),
-    (dict(group_id_prefix="tls13"), "group_id_prefix"),
-    (dict(group_id_prefix=b"x" * 65), "group_id_prefix"),
+@pytest.mark.parametrize("kw, message", BAD_MLS_CODE_POINTS + [
     (dict(message_types={Kind.CONNECTION_UPDATE: 1}), "every"),
     (dict(message_types={**ALT_TYPES, Kind.EPOCH_KEY_UPDATE: 0x0171}), "distinct"),
     (dict(message_types={**ALT_TYPES, Kind.EPOCH_KEY_UPDATE: -1}), "16-bit"),
