@@ -95,11 +95,13 @@ def test_other_suites_are_refused_at_configuration(suite):
 
 def test_settings_errors_name_the_field():
     with pytest.raises(ValueError, match="credential and signature_key"):
-        MLSTLSClientSettings(credential=Credential.basic(b"x")).validate()
+        client_settings(credential=Credential.basic(b"x")).validate()
     with pytest.raises(ValueError, match="resume needs the session_key"):
-        MLSTLSClientSettings(resume=True).validate()
+        client_settings(resume=True).validate()
     with pytest.raises(ValueError, match="key_usage_limit must be above"):
-        MLSTLSClientSettings(key_update_after=5, key_usage_limit=5).validate()
+        client_settings(key_update_after=5, key_usage_limit=5).validate()
+    with pytest.raises(ValueError, match="no way to authenticate the server"):
+        MLSTLSClientSettings().validate()
     assert "throw-away" in repr(MLSTLSClientSettings())
 
 

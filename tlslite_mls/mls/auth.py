@@ -12,20 +12,18 @@ business.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Optional, Protocol, Sequence
 
 from cryptography import x509
-from cryptography.x509 import verification as x509v
 
 from .constants import CredentialType
 from .credentials import Credential
 from .crypto import CipherSuite
 from .errors import CredentialError
-
-
-class CertificateError(CredentialError):
-    """An x509 credential whose chain fails validation (TLS: ``bad_certificate``)."""
+from .x509chain import CertificateError, ChainError, verify_chain
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,9 @@ class CredentialContext:
 class AuthenticationPolicy(Protocol):
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
         """Return if acceptable; raise :class:`CredentialError` otherwise."""
+
+    # Optional: ``describe() -> str`` says what the policy verifies, for logs and
+    # summary lines (:func:`describe_policy`).
 
 
 def load_x509_chain(credential: Credential) -> list[x509.Certificate]:
@@ -97,6 +98,21 @@ def credential_identity(credential: Credential) -> bytes:
     return (names[0] if names else cert.subject.rfc4514_string()).encode()
 
 
+def describe_policy(policy: AuthenticationPolicy) -> str:
+    """What ``policy`` verifies, in words fit for a log or summary line."""
+    describe = getattr(policy, "describe", None)
+    return describe() if callable(describe) else f"application policy {type(policy).__name__}"
+
+
+def key_fingerprint(signature_key: bytes) -> str:
+    """A short, printable fingerprint of a signature public key (SHA-256, 128 bits)."""
+    return "sha256:" + hashlib.sha256(signature_key).hexdigest()[:32]
+
+
+def _text(identity: Optional[bytes]) -> str:
+    return repr((identity or b"").decode(errors="replace"))
+
+
 class AcceptAnyCredential:
     """Accepts every identity; still requires renewals to keep the same identity."""
 
@@ -104,10 +120,19 @@ class AcceptAnyCredential:
         if context.previous is not None and not same_identity(context.previous, credential):
             raise CredentialError("a member's new credential names a different identity")
 
+    def describe(self) -> str:
+        return "any credential accepted (NOT verified)"
+
 
 @dataclass
 class ExpectedIdentity:
-    """Accepts exactly one basic identity (or x509 subject/SAN, see :func:`credential_identity`)."""
+    """Accepts exactly one name: the basic identity, or the x509 subject/SAN (see
+    :func:`credential_identity`).
+
+    A name proves nothing by itself (anyone can put it in a basic credential), so this
+    policy says "name only, not verified"; pin the key (:class:`PinnedKey`) or validate
+    an x509 chain (:class:`X509Policy`) to authenticate.
+    """
 
     identity: bytes
 
@@ -116,24 +141,97 @@ class ExpectedIdentity:
         if got != self.identity:
             raise CredentialError(f"credential identity {got!r} is not the expected {self.identity!r}")
 
+    def describe(self) -> str:
+        return f"name {_text(self.identity)} (name only, not verified)"
+
+
+@dataclass(frozen=True)
+class PublicIdentity:
+    """The public side of an identity, what a peer pins: the MLS signature public key
+    (wire encoding), and the name and suite it goes with when known."""
+
+    signature_key: bytes
+    identity: Optional[bytes] = None
+    cipher_suite: Optional[int] = None
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.signature_key)
+
+    def __repr__(self) -> str:
+        return f"PublicIdentity({_text(self.identity)}, {self.fingerprint})"
+
+
+@dataclass
+class PinnedKey:
+    """Accepts a peer whose signature public key is one of ``pins`` (and whose name is
+    the pin's, when the pin carries one, and ``identity``, when given).
+
+    The key is what authenticates: the peer proves possession of it by signing its
+    KeyPackage or leaf. Pins are :class:`PublicIdentity` objects or raw keys (bytes).
+    """
+
+    pins: Sequence["PublicIdentity | bytes"]
+    identity: Optional[bytes] = None
+    _pins: tuple = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        pins = tuple(p if isinstance(p, PublicIdentity) else PublicIdentity(bytes(p))
+                     for p in self.pins)
+        if not pins or not all(p.signature_key for p in pins):
+            raise ValueError("PinnedKey needs at least one non-empty signature key")
+        self._pins = pins
+
+    def authenticate(self, credential: Credential, context: CredentialContext) -> None:
+        pin = next((p for p in self._pins
+                    if hmac.compare_digest(p.signature_key, context.signature_key)), None)
+        if pin is None:
+            raise CredentialError(f"the peer's signature key {key_fingerprint(context.signature_key)}"
+                                  " is not a pinned key")
+        got = credential_identity(credential)
+        for want in (pin.identity, self.identity):
+            if want is not None and got != want:
+                raise CredentialError(f"credential identity {got!r} is not the pinned "
+                                      f"name {want!r}")
+        if context.previous is not None and not same_identity(context.previous, credential):
+            raise CredentialError("a member's new credential names a different identity")
+
+    def describe(self) -> str:
+        keys = ", ".join(p.fingerprint for p in self._pins)
+        names = {p.identity for p in self._pins if p.identity is not None}
+        if self.identity is not None:
+            names = {self.identity}
+        name = f", name {' or '.join(sorted(_text(n) for n in names))}" if names else ""
+        return f"pinned signature key {keys}{name} verified"
+
+
+_PURPOSE_OF_ROLE = {"server": "server", "client": "client"}
+
 
 @dataclass
 class X509Policy:
-    """Validates x509 chains against trust anchors (and a server name for servers).
+    """Validates x509 chains against trust anchors (:func:`verify_chain`), for every
+    signature scheme the MLS suites use.
 
-    ``allow_basic`` lets basic credentials through, for deployments that mix.
+    ``server_name``: the name the end entity must carry (DNS name, IP or e-mail
+    address; ``None``: any). ``purpose``: the extendedKeyUsage checked when the
+    certificate has one; ``None``: ``"server"`` when a server name is set, else
+    ``"client"``. ``allow_basic`` lets basic credentials through, for deployments
+    that mix.
     """
 
     trust_anchors: Sequence[x509.Certificate]
     server_name: Optional[str] = None
     allow_basic: bool = False
     now: Optional[datetime.datetime] = None
-    _store: x509v.Store = field(init=False, repr=False)
+    purpose: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.trust_anchors:
             raise ValueError("X509Policy needs at least one trust anchor")
-        self._store = x509v.Store(list(self.trust_anchors))
+        self.trust_anchors = list(self.trust_anchors)
+        if self.purpose is None:
+            self.purpose = "server" if self.server_name is not None else "client"
 
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
         if credential.credential_type == CredentialType.BASIC:
@@ -141,19 +239,52 @@ class X509Policy:
                 return
             raise CredentialError("basic credential where an x509 chain is required")
         chain = load_x509_chain(credential)
-        builder = x509v.PolicyBuilder().store(self._store)
-        if self.now is not None:
-            builder = builder.time(self.now)
         try:
-            if self.server_name is not None:
-                verifier = builder.build_server_verifier(x509v.DNSName(self.server_name))
-                verifier.verify(chain[0], chain[1:])
-            else:
-                builder.build_client_verifier().verify(chain[0], chain[1:])
-        except (x509v.VerificationError, ValueError) as e:
-            raise CertificateError(f"x509 chain does not validate: {e}") from None
+            verify_chain(chain, self.trust_anchors, now=self.now, name=self.server_name,
+                         purpose=self.purpose)
+        except ChainError as e:
+            raise ChainError(f"x509 chain does not validate: {e}", e.reason) from None
         if context.previous is not None and not same_identity(context.previous, credential):
             raise CredentialError("a member's new credential names a different identity")
+
+    def describe(self) -> str:
+        name = f"name {self.server_name!r}" if self.server_name else "any name"
+        return (f"x509 chain verified to {len(self.trust_anchors)} trust anchor(s), {name}"
+                + (", basic credentials accepted (NOT verified)" if self.allow_basic else ""))
+
+
+def make_policy(role: str, *, auth_policy: Optional[AuthenticationPolicy] = None,
+                expected_identity: Optional[bytes] = None,
+                trust_anchors: Sequence[x509.Certificate] = (),
+                pinned_keys: Sequence["PublicIdentity | bytes"] = (),
+                x509_name: Optional[str] = None) -> Optional[AuthenticationPolicy]:
+    """The policy for judging a peer in ``role`` (``"server"`` or ``"client"``) from the
+    options both modes' settings share; ``None`` when none is given.
+
+    ``auth_policy`` stands alone. Pinned keys and trust anchors exclude each other;
+    ``expected_identity`` adds a name check to either (for x509 it is the name the
+    chain must carry, before ``x509_name``). ``ValueError`` for a combination that
+    cannot be honoured, so no option is ever silently ignored.
+    """
+    if role not in _PURPOSE_OF_ROLE:
+        raise ValueError(f"role must be 'server' or 'client', not {role!r}")
+    given = [n for n, v in (("expected_identity", expected_identity),
+                            ("trust_anchors", trust_anchors), ("pinned_keys", pinned_keys)) if v]
+    if auth_policy is not None:
+        if given:
+            raise ValueError(f"auth_policy stands alone: drop {' / '.join(given)} or build "
+                             "them into the policy")
+        return auth_policy
+    if trust_anchors and pinned_keys:
+        raise ValueError("give trust_anchors or pinned_keys, not both")
+    if trust_anchors:
+        name = expected_identity.decode() if expected_identity else x509_name
+        return X509Policy(list(trust_anchors), server_name=name, purpose=_PURPOSE_OF_ROLE[role])
+    if pinned_keys:
+        return PinnedKey(list(pinned_keys), identity=expected_identity or None)
+    if expected_identity:
+        return ExpectedIdentity(bytes(expected_identity))
+    return None
 
 
 def authenticate(policy: AuthenticationPolicy, credential: Credential,

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS_BINDING,
                           MLS_EXT_TLS_CLIENT_HELLO_HASH, TLS_BINDING_MLS_TLS, MLSTLSMessageType,
                           check_mls_code_points, check_type_table)
+from ..peer_auth import check_peer_auth, describe_peer_auth
 from ..twoparty.messages import DEFAULT_MLS_TLS_TYPES
 from .framing import DEFAULT_MAX_MESSAGE
 from .suites import UnsupportedSuiteError, record_suite
@@ -34,9 +35,17 @@ class MLSTLSSettings:
     :ivar credential: the local MLS ``Credential`` (or a mapping suite -> Credential);
         ``None`` for a throw-away basic identity.
     :ivar signature_key: private signature key matching ``credential``.
-    :ivar auth_policy: authentication policy for the peer's credential; ``None``: the
-        server accepts any client, the client needs ``expected_identity`` or
-        ``trust_anchors``.
+    :ivar auth_policy: authentication policy for the peer's credential (it stands alone).
+    :ivar pinned_keys: the peer's signature public keys (``PublicIdentity`` or bytes);
+        with ``expected_identity`` the name must match too.
+    :ivar trust_anchors: x509 trust anchors for the peer's credential; the name checked
+        is ``expected_identity`` (else, for a client, ``server_name``).
+    :ivar expected_identity: the peer's name; alone a name check only (anyone can
+        claim a name in a basic credential).
+
+    The four are the extension mode's, in both roles (:mod:`tlslite_mls.peer_auth`).
+    With none, the server accepts any client and the client is refused by
+    ``validate()``.
     :ivar store: ``StateStore`` for sessions (resumption) and the KeyPackage replay
         cache; ``None`` for the process-wide memory store.
     :ivar binding_protocol: ``tls_binding.protocol`` (``mls-tls/1``).
@@ -64,8 +73,14 @@ class MLSTLSSettings:
                  timeout: Optional[float] = 30.0,
                  binding_extension_type: int = MLS_EXT_TLS_BINDING,
                  client_hello_hash_extension_type: int = MLS_EXT_TLS_CLIENT_HELLO_HASH,
-                 group_id_prefix: bytes = GROUP_ID_PREFIX) -> None:
+                 group_id_prefix: bytes = GROUP_ID_PREFIX,
+                 expected_identity: "bytes | str | None" = None,
+                 trust_anchors: Sequence[Any] = (),
+                 pinned_keys: Sequence[Any] = ()) -> None:
         self.suites = list(suites)
+        self.expected_identity = expected_identity
+        self.trust_anchors = list(trust_anchors)
+        self.pinned_keys = list(pinned_keys)
         self.credential = credential
         self.signature_key = signature_key
         self.auth_policy = auth_policy
@@ -120,7 +135,12 @@ class MLSTLSSettings:
             raise ValueError("max_message must be at least 16384 bytes")
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError("timeout must be positive seconds or None")
+        check_peer_auth(self, other, "server" if self.is_client else "client")
         return other
+
+    def peer_authentication(self) -> str:
+        """What these (validated) settings verify about the peer, in words."""
+        return describe_peer_auth(self, "server" if self.is_client else "client")
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for the engine's ``MLSHandshakeConfig``."""
@@ -129,7 +149,10 @@ class MLSTLSSettings:
                     store=self.store, binding_protocol=bytes(self.binding_protocol),
                     binding_extension_type=self.binding_extension_type,
                     client_hello_hash_extension_type=self.client_hello_hash_extension_type,
-                    group_id_prefix=bytes(self.group_id_prefix))
+                    group_id_prefix=bytes(self.group_id_prefix),
+                    expected_identity=self.expected_identity,
+                    trust_anchors=list(self.trust_anchors),
+                    pinned_keys=list(self.pinned_keys))
 
     def __repr__(self) -> str:
         # No key material in reprs.
@@ -140,10 +163,8 @@ class MLSTLSSettings:
 class MLSTLSClientSettings(MLSTLSSettings):
     """Client (MLS initiator) options.
 
-    :ivar expected_identity: the server identity to accept (basic credential, or an
-        x509 subject/SAN).
-    :ivar trust_anchors: x509 trust anchors for an x509 server credential, with
-        ``server_name``.
+    :ivar server_name: the name an x509 server credential must carry when
+        ``expected_identity`` does not give it.
     :ivar key_package_lifetime: seconds.
     :ivar initial_update: send one connection_update right after the handshake
         (PROFILE.md section 5: until then all of epoch 1's entropy is the server's).
@@ -155,15 +176,12 @@ class MLSTLSClientSettings(MLSTLSSettings):
 
     is_client = True
 
-    def __init__(self, *args: Any, expected_identity: Optional[bytes] = None,
-                 trust_anchors: Sequence[Any] = (), server_name: Optional[str] = None,
+    def __init__(self, *args: Any, server_name: Optional[str] = None,
                  key_package_lifetime: int = 3600, initial_update: bool = True,
                  session_key: Optional[bytes] = None, resume: bool = False,
                  **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.expected_identity = expected_identity
-        self.trust_anchors = list(trust_anchors)
         self.server_name = server_name
+        super().__init__(*args, **kwargs)
         self.key_package_lifetime = key_package_lifetime
         self.initial_update = initial_update
         self.session_key = session_key
@@ -175,6 +193,9 @@ class MLSTLSClientSettings(MLSTLSSettings):
         if not isinstance(lt, int) or not 0 < lt <= MAX_KEY_PACKAGE_LIFETIME:
             raise ValueError(f"key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "
                              f"seconds, not {lt!r}")
+        if other.trust_anchors and not (other.expected_identity or self.server_name):
+            raise ValueError("trust_anchors need the name the server's x509 credential must "
+                             "carry: set server_name (MLS-TLS has no SNI to take it from)")
         if self.resume and not self.session_key:
             raise ValueError("resume needs the session_key the session was kept under")
         if self.session_key is not None:
@@ -183,8 +204,7 @@ class MLSTLSClientSettings(MLSTLSSettings):
 
     def engine_options(self) -> dict[str, Any]:
         opts = super().engine_options()
-        opts.update(expected_identity=self.expected_identity,
-                    trust_anchors=list(self.trust_anchors), server_name=self.server_name,
+        opts.update(server_name=self.server_name,
                     key_package_lifetime=self.key_package_lifetime)
         return opts
 

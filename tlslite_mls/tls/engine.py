@@ -43,15 +43,14 @@ def make_config(engine: SimpleNamespace, settings: MLSSettings,
         client_hello_hash_extension_type=settings.client_hello_hash_extension_type,
         group_id_prefix=settings.group_id_prefix,
     )
+    # The same authentication options in both roles (peer_auth); the engine makes
+    # the policy, so a server judges clients exactly as a client judges servers.
+    kwargs.update(expected_identity=settings.expected_identity,
+                  trust_anchors=list(settings.trust_anchors),
+                  pinned_keys=list(settings.pinned_keys))
     if isinstance(settings, MLSClientSettings):
         kwargs.update(key_package_lifetime=settings.key_package_lifetime,
-                      expected_identity=settings.expected_identity,
-                      trust_anchors=list(settings.trust_anchors),
                       server_name=settings.server_name or server_name)
     elif isinstance(settings, MLSServerSettings):
         kwargs["max_key_package_lifetime"] = settings.max_key_package_lifetime
-        if settings.trust_anchors:
-            from ..mls.auth import X509Policy
-            # Clients are checked as clients: chain to an anchor, no name.
-            kwargs["auth_policy"] = X509Policy(list(settings.trust_anchors))
     return engine.MLSHandshakeConfig(**kwargs)

@@ -17,6 +17,8 @@ from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS
                           MLS_EXT_TLS_CLIENT_HELLO_HASH, TLS_BINDING_EXTENSION_MODE,
                           TLS_EXT_MLS_HANDSHAKE, TLS_HS_MLS_HANDSHAKE, TwoPartyMLSMessageType,
                           check_mls_code_points, check_type_table)
+from ..peer_auth import check_peer_auth, describe_peer_auth
+from ..peer_auth import load_anchors as _load_anchors  # noqa: F401 - the old name
 
 # Default MLS suites, in preference order: the X25519/Ed25519 suites cost least.
 DEFAULT_MLS_SUITES = (0x0001, 0x0003, 0x0002)
@@ -196,44 +198,24 @@ def _is_private_key(key: Any) -> bool:
     return isinstance(key, SigningKey) or (isinstance(key, (bytes, bytearray)) and bool(key))
 
 
-def _load_anchors(anchors: Any, field_name: str) -> list:
-    """Trust anchors as ``cryptography`` certificates (DER/PEM bytes are parsed)."""
-    from cryptography import x509
-    if anchors is None:
-        return []
-    if isinstance(anchors, (bytes, bytearray, str, x509.Certificate)):
-        raise ValueError(f"{field_name} must be a sequence of certificates, not one")
-    out = []
-    for a in anchors:
-        if isinstance(a, x509.Certificate):
-            out.append(a)
-            continue
-        if not isinstance(a, (bytes, bytearray)):
-            raise ValueError(f"{field_name}: {type(a).__name__} is not a certificate "
-                             "(cryptography x509.Certificate, DER or PEM bytes)")
-        data = bytes(a)
-        try:
-            if data.lstrip().startswith(b"-----BEGIN"):
-                out.extend(x509.load_pem_x509_certificates(data))
-            else:
-                out.append(x509.load_der_x509_certificate(data))
-        except ValueError as e:
-            raise ValueError(f"{field_name}: not a certificate: {e}") from None
-    return out
-
-
 class MLSClientSettings(MLSSettings):
     """Client (MLS initiator) options.
 
     The client must be told how to judge the server's MLS credential, since that
-    credential replaces the TLS certificate (PROFILE.md section 2). Exactly one of:
+    credential replaces the TLS certificate (PROFILE.md sections 2 and 10):
 
-    :ivar expected_identity: the server's basic identity (bytes; str is UTF-8 encoded),
-        or the DNS name of its x509 credential;
+    :ivar pinned_keys: the server's signature public key(s): ``PublicIdentity``
+        objects (``tlslite_mls.identity.load_public_identity``) or raw keys; the
+        server must prove possession of one. With ``expected_identity`` the name
+        must match too;
     :ivar trust_anchors: CA certificates for an x509 server credential; the chain is
-        validated for the server name (``server_name``, else the SNI of the handshake);
+        validated for the server name (``expected_identity``, else ``server_name``,
+        else the SNI of the handshake);
+    :ivar expected_identity: the server's name (bytes; str is UTF-8 encoded). Alone it
+        is a name check only: anyone can claim a name in a basic credential;
     :ivar auth_policy: an authentication policy object of one's own
-        (``AcceptAnyCredential()`` to accept any server, unauthenticated).
+        (``AcceptAnyCredential()`` to accept any server, unauthenticated); it stands
+        alone.
 
     :ivar server_name: the name an x509 server credential must carry; ``None``: the
         server name given to the handshake (SNI).
@@ -243,12 +225,13 @@ class MLSClientSettings(MLSSettings):
     def __init__(self, *args: Any, key_package_lifetime: int = 3600,
                  expected_identity: "bytes | str | None" = None,
                  trust_anchors: Sequence[Any] = (), server_name: Optional[str] = None,
-                 **kwargs: Any) -> None:
+                 pinned_keys: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_package_lifetime = key_package_lifetime
         self.expected_identity = expected_identity
         self.trust_anchors = trust_anchors
         self.server_name = server_name
+        self.pinned_keys = pinned_keys
 
     def validate(self) -> "MLSClientSettings":
         other = super().validate()
@@ -256,32 +239,18 @@ class MLSClientSettings(MLSSettings):
         if not isinstance(lt, int) or not 0 < lt <= MAX_KEY_PACKAGE_LIFETIME:
             raise ValueError(f"key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "
                              f"seconds, not {lt!r}")
-        ident = self.expected_identity
-        if isinstance(ident, str):
-            ident = ident.encode()
-        if ident is not None and (not isinstance(ident, (bytes, bytearray)) or not ident):
-            raise ValueError("expected_identity must be non-empty bytes or str")
-        other.expected_identity = bytes(ident) if ident is not None else None
-        other.trust_anchors = _load_anchors(self.trust_anchors, "trust_anchors")
-        if self.server_name is not None and (not isinstance(self.server_name, str)
-                                             or not self.server_name):
-            raise ValueError("server_name must be a non-empty str")
-        ways = [name for name, v in (("auth_policy", self.auth_policy),
-                                     ("expected_identity", other.expected_identity),
-                                     ("trust_anchors", other.trust_anchors)) if v]
-        if len(ways) > 1:
-            raise ValueError(f"give one of {' / '.join(ways)}: each alone decides how the "
-                             "server's MLS credential is judged")
-        if other.enabled and not ways:
-            raise ValueError("no way to authenticate the server's MLS credential: set "
-                             "expected_identity, trust_anchors or auth_policy "
-                             "(AcceptAnyCredential() accepts any server, unauthenticated)")
+        check_peer_auth(self, other, "server", other.enabled)
         return other  # type: ignore[return-value]
+
+    def peer_authentication(self, server_name: Optional[str] = None) -> str:
+        """What these (validated) settings verify about the server, in words."""
+        return describe_peer_auth(self, "server", server_name)
 
     def __repr__(self) -> str:
         how = ("policy" if self.auth_policy is not None else
-               f"expected_identity={self.expected_identity!r}" if self.expected_identity else
+               f"{len(self.pinned_keys or ())} pinned key(s)" if self.pinned_keys else
                f"{len(self.trust_anchors or ())} trust anchor(s)" if self.trust_anchors else
+               f"expected_identity={self.expected_identity!r}" if self.expected_identity else
                "none")
         return super().__repr__()[:-1] + f", server authentication: {how})"
 
@@ -289,27 +258,34 @@ class MLSClientSettings(MLSSettings):
 class MLSServerSettings(MLSSettings):
     """Server (MLS responder) options.
 
-    By default any client identity is accepted (PROFILE.md section 2). With
-    ``trust_anchors`` a client must present an x509 MLS credential that chains to
-    them (client verifier, no name); ``auth_policy`` replaces either. A refused
-    client credential declines MLS: classic TLS 1.3, or handshake_failure when
-    MLS is required.
+    By default any client identity is accepted (PROFILE.md section 2). The client's
+    options judge clients the same way: ``pinned_keys`` (the client's signature
+    public keys, with ``expected_identity`` also its name), ``trust_anchors`` (an
+    x509 MLS credential chaining to them; ``expected_identity`` is then the name it
+    must carry), ``expected_identity`` alone (a name check only), or ``auth_policy``
+    alone. A refused client credential declines MLS: classic TLS 1.3, or an alert
+    when MLS is required.
 
     :ivar max_key_package_lifetime: longest KeyPackage lifetime accepted, seconds.
     """
 
     def __init__(self, *args: Any, trust_anchors: Sequence[Any] = (),
                  max_key_package_lifetime: int = MAX_KEY_PACKAGE_LIFETIME,
-                 **kwargs: Any) -> None:
+                 expected_identity: "bytes | str | None" = None,
+                 pinned_keys: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.trust_anchors = trust_anchors
         self.max_key_package_lifetime = max_key_package_lifetime
+        self.expected_identity = expected_identity
+        self.pinned_keys = pinned_keys
+
+    def peer_authentication(self) -> str:
+        """What these (validated) settings verify about clients, in words."""
+        return describe_peer_auth(self, "client")
 
     def validate(self) -> "MLSServerSettings":
         other = super().validate()
-        other.trust_anchors = _load_anchors(self.trust_anchors, "trust_anchors")
-        if other.trust_anchors and self.auth_policy is not None:
-            raise ValueError("give trust_anchors or auth_policy, not both")
+        check_peer_auth(self, other, "client")
         lt = self.max_key_package_lifetime
         if not isinstance(lt, int) or not 0 < lt <= MAX_KEY_PACKAGE_LIFETIME:
             raise ValueError(f"max_key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "

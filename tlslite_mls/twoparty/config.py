@@ -18,7 +18,7 @@ from ..codepoints import (GROUP_ID_PREFIX, GROUP_ID_RANDOM_LENGTH, MAX_KEY_PACKA
                           MLS_EXT_TLS_BINDING, MLS_EXT_TLS_CLIENT_HELLO_HASH,
                           TLS_BINDING_EXTENSION_MODE)
 from ..mls.auth import (AcceptAnyCredential, AuthenticationPolicy, CredentialContext,
-                        ExpectedIdentity, X509Policy)
+                        PublicIdentity, make_policy)
 from ..mls.credentials import Credential
 from ..mls.crypto import SigningKey, get_cipher_suite, supported_cipher_suites
 from ..mls.errors import CredentialError
@@ -90,8 +90,12 @@ class MLSHandshakeConfig:
         identity. A ``SigningKey`` shared by the configs of many connections is parsed
         once instead of once per handshake.
     :ivar auth_policy: the authentication policy for the peer's credential. ``None``:
-        the server accepts any client; the client uses ``expected_identity``, else an
-        ``X509Policy`` over ``trust_anchors`` and ``server_name``, else refuses.
+        one is made from ``expected_identity``, ``trust_anchors`` (with ``server_name``
+        for the client) and ``pinned_keys`` (:func:`~tlslite_mls.mls.auth.make_policy`),
+        in both roles; with none of them the server accepts any client and the client
+        refuses every server.
+    :ivar pinned_keys: the peer's signature public keys (``PublicIdentity`` or bytes)
+        to accept; with ``expected_identity`` the name must match too.
     :ivar store: a ``StateStore`` for the KeyPackage replay cache and persisted
         sessions; ``None`` for the process-wide MemoryStore.
     :ivar binding_protocol: ``tls_binding.protocol`` of this mode.
@@ -115,6 +119,7 @@ class MLSHandshakeConfig:
     expected_identity: Optional[bytes] = None
     trust_anchors: Sequence[Any] = ()
     server_name: Optional[str] = None
+    pinned_keys: Sequence["PublicIdentity | bytes"] = ()
     key_exports: Optional[Sequence[tuple[bytes, bytes, int]]] = None
     state_lifetime: Optional[float] = 7 * 24 * 3600
     creator_leaf_lifetime: int = 30 * 24 * 3600
@@ -175,19 +180,20 @@ class MLSHandshakeConfig:
         return cred, key if isinstance(key, SigningKey) else bytes(key)
 
     # -- policies ---------------------------------------------------------------------
+    def _peer_policy(self, role: str) -> Optional[AuthenticationPolicy]:
+        return make_policy(role, auth_policy=self.auth_policy,
+                           expected_identity=self.expected_identity,
+                           trust_anchors=list(self.trust_anchors),
+                           pinned_keys=list(self.pinned_keys),
+                           x509_name=self.server_name if role == "server" else None)
+
     def client_policy(self) -> AuthenticationPolicy:
-        """How the client judges the server (PROFILE.md section 2)."""
-        if self.auth_policy is not None:
-            return self.auth_policy
-        if self.expected_identity is not None:
-            return ExpectedIdentity(bytes(self.expected_identity))
-        if self.trust_anchors:
-            return X509Policy(list(self.trust_anchors), server_name=self.server_name)
-        return NoServerAuthentication()
+        """How the client judges the server (PROFILE.md section 2): refused unless told."""
+        return self._peer_policy("server") or NoServerAuthentication()
 
     def server_policy(self) -> AuthenticationPolicy:
         """How the server judges the client: any identity unless told otherwise."""
-        return self.auth_policy if self.auth_policy is not None else AcceptAnyCredential()
+        return self._peer_policy("client") or AcceptAnyCredential()
 
     def group_config(self, policy: AuthenticationPolicy) -> GroupConfig:
         # Handshake messages go out as PrivateMessage (PROFILE.md section 2).
