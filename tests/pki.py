@@ -131,6 +131,9 @@ def load_private(cs: CipherSuite, raw: bytes):
         return ed25519.Ed25519PrivateKey.from_private_bytes(raw)
     if name == "ed448":
         return ed448.Ed448PrivateKey.from_private_bytes(raw)
+    if name.startswith("mldsa"):
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+        return getattr(mldsa, f"MLDSA{name[5:]}PrivateKey").from_seed_bytes(raw)
     curve = {"ecdsa_secp256r1_sha256": ec.SECP256R1(), "ecdsa_secp384r1_sha384": ec.SECP384R1(),
              "ecdsa_secp521r1_sha512": ec.SECP521R1()}[name]
     return ec.derive_private_key(int.from_bytes(raw, "big"), curve)

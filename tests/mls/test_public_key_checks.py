@@ -45,6 +45,38 @@ def _valid_pub(cs):
     return cs.generate_hpke_key_pair()[1]
 
 
+def _unreduced(ek: bytes) -> bytes:
+    """An ML-KEM encapsulation key whose first coefficient is 4095 >= q (FIPS 203 7.2)."""
+    return b"\xff" + bytes([ek[1] | 0x0F]) + ek[2:]
+
+
+def _pq_bad_keys(suite):
+    cs = get_cipher_suite(suite)
+    good = _valid_pub(cs)
+    kem = cs.kem
+    bad = [good[:-1], good + b"\x00", _unreduced(good)]
+    pq = getattr(kem, "pq", None)
+    if pq is not None:  # a hybrid: a good ML-KEM part with a bad ECDH part
+        tail = kem.public_size - pq.public_size
+        bad.append(good[:pq.public_size] + bytes(tail))
+        if tail != 32:  # a NIST curve: a point off the curve (any X25519 string decodes)
+            bad.append(good[:pq.public_size] + b"\x04" + b"\xff" * (tail - 1))
+    return bad
+
+
+PQ_KEM_SUITES = {0xF001: "MLKEM768-X25519", 0xF003: "MLKEM768-P256", 0xF005: "MLKEM1024-P384",
+                 0xF006: "ML-KEM-768", 0xF008: "ML-KEM-1024"}
+
+
+@pytest.mark.parametrize("suite", sorted(PQ_KEM_SUITES), ids=list(PQ_KEM_SUITES.values()))
+def test_pq_encapsulation_key_check(suite):
+    cs = get_cipher_suite(suite)
+    for bad in _pq_bad_keys(suite):
+        with pytest.raises(InvalidKeyError):
+            cs.check_hpke_public_key(bad, "init_key")
+    cs.check_hpke_public_key(_valid_pub(cs), "init_key")
+
+
 @pytest.mark.parametrize("suite", sorted(BAD_HPKE_KEYS))
 def test_hpke_public_key_check_refuses_bad_keys(suite):
     cs = get_cipher_suite(suite)
@@ -76,7 +108,9 @@ def test_signature_public_key_check_refuses_bad_keys(suite):
     cs = get_cipher_suite(suite)
     good = cs.generate_signature_key_pair()[1]
     bad = [good[:7], good + b"\x00", bytes(len(good))]
-    if cs.signature.name.startswith("ed"):
+    if cs.signature.name.startswith("mldsa"):
+        bad.pop()  # every string of the right length is an ML-DSA key
+    elif cs.signature.name.startswith("ed"):
         bad.append(_le(1, len(good)))  # the identity
         bad.append(b"\xff" * len(good))  # y >= p: not canonical
     else:

@@ -133,7 +133,7 @@ class _ECDHKEM(KEM):
         self.public_size = self.enc_size = 1 + 2 * self.private_size
         self.hash = hash_fn
         self._bitmask = bitmask
-        self._order = {256: 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+        self.order = {256: 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
                        384: int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF"
                                 "581A0DB248B0A77AECEC196ACCC52973", 16),
                        521: int("01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
@@ -147,7 +147,7 @@ class _ECDHKEM(KEM):
                 self._labeled_expand(prk, b"candidate", bytes((counter,)), self.private_size))
             candidate[0] &= self._bitmask
             sk = int.from_bytes(candidate, "big")
-            if 0 < sk < self._order:
+            if 0 < sk < self.order:
                 private = bytes(candidate)
                 return private, self.public_key(private)
         raise VerificationError("DeriveKeyPair: no valid candidate")  # pragma: no cover
@@ -212,6 +212,59 @@ _C_AEADS = {0x0001: _chpke.AEAD.AES_128_GCM, 0x0002: _chpke.AEAD.AES_256_GCM,
             0x0003: _chpke.AEAD.CHACHA20_POLY1305}
 
 
+class HPKEContext:
+    """The base-mode key schedule of RFC 9180 section 5.1 (two-stage KDF) and the
+    context it yields: Seal/Open with the sequence number, and Export.
+
+    Used for the KEMs that are not Diffie-Hellman (the post-quantum ones, which no
+    backend offers with MLS's needs: DeriveKeyPair from a path secret, export for
+    the vectors); the DH KEMs keep their native backends.
+    """
+
+    __slots__ = ("_kdf", "_aead", "_suite_id", "key", "base_nonce", "exporter_secret", "seq")
+
+    def __init__(self, kem_id: int, kdf: HashFunction, kdf_id: int, aead: AEADAlgorithm,
+                 shared_secret: bytes, info: bytes) -> None:
+        self._kdf = kdf
+        self._aead = aead
+        self._suite_id = (b"HPKE" + kem_id.to_bytes(2, "big") + kdf_id.to_bytes(2, "big")
+                          + aead.hpke_id.to_bytes(2, "big"))
+        context = (b"\x00" + self._extract(b"", b"psk_id_hash", b"")
+                   + self._extract(b"", b"info_hash", info))
+        secret = self._extract(shared_secret, b"secret", b"")
+        self.key = self._expand(secret, b"key", context, aead.key_size)
+        self.base_nonce = self._expand(secret, b"base_nonce", context, aead.nonce_size)
+        self.exporter_secret = self._expand(secret, b"exp", context, kdf.length)
+        self.seq = 0
+
+    def __repr__(self) -> str:
+        return f"<HPKEContext seq={self.seq}>"
+
+    def _extract(self, salt: bytes, label: bytes, ikm: bytes) -> bytes:
+        return self._kdf.extract(salt, _HPKE_V1 + self._suite_id + label + ikm)
+
+    def _expand(self, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
+        return self._kdf.expand(
+            prk, length.to_bytes(2, "big") + _HPKE_V1 + self._suite_id + label + info, length)
+
+    def _nonce(self) -> bytes:
+        n = len(self.base_nonce)
+        return (int.from_bytes(self.base_nonce, "big") ^ self.seq).to_bytes(n, "big")
+
+    def seal(self, aad: bytes, plaintext: bytes) -> bytes:
+        ciphertext = self._aead.encrypt(self.key, self._nonce(), aad, plaintext)
+        self.seq += 1
+        return ciphertext
+
+    def open(self, aad: bytes, ciphertext: bytes) -> bytes:
+        plaintext = self._aead.decrypt(self.key, self._nonce(), aad, ciphertext)
+        self.seq += 1  # only after success (RFC 9180 section 5.2)
+        return plaintext
+
+    def export(self, exporter_context: bytes, length: int) -> bytes:
+        return self._expand(self.exporter_secret, b"sec", exporter_context, length)
+
+
 class HPKESuite:
     """HPKE base mode for one (KEM, KDF, AEAD) triple: SealBase and OpenBase."""
 
@@ -234,8 +287,17 @@ class HPKESuite:
                                               pyhpke.AEADId(self.aead.hpke_id))
         return self._py
 
+    def context(self, shared_secret: bytes, info: bytes) -> HPKEContext:
+        """The base-mode context for a KEM shared secret (KeySchedule of RFC 9180)."""
+        return HPKEContext(self.kem.kem_id, self.kdf, self.kdf_id, self.aead,
+                           shared_secret, info)
+
     def seal(self, public: bytes, info: bytes, aad: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
         """SealBase: returns ``(kem_output, ciphertext)``."""
+        encap = getattr(self.kem, "encap", None)
+        if encap is not None:
+            shared_secret, enc = encap(public)
+            return enc, self.context(shared_secret, info).seal(aad, plaintext)
         if self._native is not None and not aad:
             out = self._native.encrypt(plaintext, self.kem.load_public(public), info)
             n = self.kem.enc_size
@@ -254,6 +316,12 @@ class HPKESuite:
         if len(kem_output) != self.kem.enc_size:
             raise VerificationError(f"HPKE kem_output has {len(kem_output)} bytes, "
                                     f"{self.kem.name} needs {self.kem.enc_size}")
+        decap = getattr(self.kem, "decap", None)
+        if decap is not None:
+            try:
+                return self.context(decap(private, kem_output), info).open(aad, ciphertext)
+            except Exception:
+                raise VerificationError("HPKE decryption failed") from None
         if self._native is not None and not aad:
             try:
                 return self._native.decrypt(kem_output + ciphertext,

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa
 
 from ..errors import DecodeError, InvalidKeyError
 
@@ -287,6 +287,62 @@ class _ECDSA(SignatureScheme):
         return self._encode_point(key)
 
 
+class _MLDSA(SignatureScheme):
+    """ML-DSA (FIPS 204), pure mode with an empty context as draft-ietf-tls-mldsa uses it.
+
+    The private key is the 32-byte seed (the form FIPS 204 key generation starts
+    from and the smallest to persist); public keys and signatures are the raw
+    FIPS 204 encodings.
+    """
+
+    def __init__(self, name: str, scheme_id: int, priv_cls: Any, pub_cls: Any,
+                 public_size: int) -> None:
+        self.name = name
+        self.scheme_id = scheme_id
+        self._priv = priv_cls
+        self._pub = pub_cls
+        self.private_size = 32
+        self.public_size = public_size
+
+    def generate(self) -> tuple[bytes, bytes]:
+        seed = os.urandom(32)
+        return seed, self.public_key(seed)
+
+    def _load_private(self, private: bytes) -> Any:
+        if len(private) != 32:
+            raise ValueError(f"an {self.name} private key is its 32-byte seed")
+        return self._priv.from_seed_bytes(private)
+
+    def public_key(self, private: "bytes | Any") -> bytes:
+        return self._backend_key(private).public_key().public_bytes_raw()
+
+    def sign(self, private: "bytes | Any", message: bytes) -> bytes:
+        return self._backend_key(private).sign(message)
+
+    def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
+        try:
+            self._pub.from_public_bytes(bytes(public)).verify(bytes(signature), message)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+    def check_public_key(self, public: bytes) -> None:
+        # Every byte string of the right length decodes to an ML-DSA key (t1 is
+        # packed 10-bit values, rho any 32 bytes): the length is the whole check.
+        if len(public) != self.public_size:
+            raise InvalidKeyError(f"{self.name} public key has {len(public)} bytes, "
+                                  f"not {self.public_size}")
+        try:
+            self._pub.from_public_bytes(bytes(public))
+        except ValueError as e:
+            raise InvalidKeyError(f"{self.name} public key: {e}") from None
+
+    def encode_public_key(self, key: Any) -> bytes:
+        if not isinstance(key, self._pub):
+            raise DecodeError(f"not an {self.name} public key")
+        return key.public_bytes_raw()
+
+
 ED25519_OPENSSL = _EdDSA("ed25519", 0x0807, ed25519.Ed25519PrivateKey,
                          ed25519.Ed25519PublicKey, 32)
 ED25519_SODIUM = _SodiumEd25519("ed25519", 0x0807, ed25519.Ed25519PrivateKey,
@@ -297,3 +353,8 @@ ED448 = _EdDSA("ed448", 0x0808, ed448.Ed448PrivateKey, ed448.Ed448PublicKey, 57)
 ECDSA_P256_SHA256 = _ECDSA("ecdsa_secp256r1_sha256", 0x0403, ec.SECP256R1(), hashes.SHA256())
 ECDSA_P384_SHA384 = _ECDSA("ecdsa_secp384r1_sha384", 0x0503, ec.SECP384R1(), hashes.SHA384())
 ECDSA_P521_SHA512 = _ECDSA("ecdsa_secp521r1_sha512", 0x0603, ec.SECP521R1(), hashes.SHA512())
+# ML-DSA with the TLS SignatureScheme values of draft-ietf-tls-mldsa, which
+# draft-ietf-mls-pq-ciphersuites-06 names for its mldsa44/65/87 suites.
+ML_DSA_44 = _MLDSA("mldsa44", 0x0904, mldsa.MLDSA44PrivateKey, mldsa.MLDSA44PublicKey, 1312)
+ML_DSA_65 = _MLDSA("mldsa65", 0x0905, mldsa.MLDSA65PrivateKey, mldsa.MLDSA65PublicKey, 1952)
+ML_DSA_87 = _MLDSA("mldsa87", 0x0906, mldsa.MLDSA87PrivateKey, mldsa.MLDSA87PublicKey, 2592)

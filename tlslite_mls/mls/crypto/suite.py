@@ -20,6 +20,7 @@ from ..errors import InvalidKeyError, UnsupportedError, VerificationError
 from . import aead as _aead
 from . import hashes as _hashes
 from . import hpke as _hpke
+from . import pqkem as _pq
 from . import signature as _sig
 
 Label = Union[str, bytes]
@@ -193,6 +194,30 @@ for _id, _name, _kem, _aead_alg, _hash, _sig_scheme in (
      _hpke.DHKEM_X448, _aead.CHACHA20POLY1305, _hashes.SHA512, _sig.ED448),
     (0x0007, "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
      _hpke.DHKEM_P384, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P384_SHA384),
+    # draft-ietf-mls-pq-ciphersuites-06 TBD1..TBD11 at this profile's placeholders
+    # 0xF001..0xF00B (PROFILE.md section 1; ..codepoints.PQ_CIPHER_SUITES).
+    (0xF001, "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519",
+     _pq.MLKEM768_X25519, _aead.AES128GCM, _hashes.SHA256, _sig.ED25519),
+    (0xF002, "MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519",
+     _pq.MLKEM768_X25519, _aead.AES256GCM, _hashes.SHA384, _sig.ED25519),
+    (0xF003, "MLS_128_MLKEM768P256_AES128GCM_SHA256_P256",
+     _pq.MLKEM768_P256, _aead.AES128GCM, _hashes.SHA256, _sig.ECDSA_P256_SHA256),
+    (0xF004, "MLS_128_MLKEM768P256_AES256GCM_SHA384_P256",
+     _pq.MLKEM768_P256, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P256_SHA256),
+    (0xF005, "MLS_192_MLKEM1024P384_AES256GCM_SHA384_P384",
+     _pq.MLKEM1024_P384, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P384_SHA384),
+    (0xF006, "MLS_128_MLKEM768_AES256GCM_SHA384_Ed25519",
+     _pq.MLKEM768, _aead.AES256GCM, _hashes.SHA384, _sig.ED25519),
+    (0xF007, "MLS_128_MLKEM768_AES256GCM_SHA384_P256",
+     _pq.MLKEM768, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P256_SHA256),
+    (0xF008, "MLS_192_MLKEM1024_AES256GCM_SHA384_P384",
+     _pq.MLKEM1024, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P384_SHA384),
+    (0xF009, "MLS_128_MLKEM768X25519_CHACHA20POLY1305_SHA384_MLDSA44",
+     _pq.MLKEM768_X25519, _aead.CHACHA20POLY1305, _hashes.SHA384, _sig.ML_DSA_44),
+    (0xF00A, "MLS_192_MLKEM768_AES256GCM_SHA384_MLDSA65",
+     _pq.MLKEM768, _aead.AES256GCM, _hashes.SHA384, _sig.ML_DSA_65),
+    (0xF00B, "MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87",
+     _pq.MLKEM1024, _aead.AES256GCM, _hashes.SHA384, _sig.ML_DSA_87),
 ):
     register_cipher_suite(CipherSuite(_id, _name, _kem, _aead_alg, _hash, _sig_scheme))
 
