@@ -273,9 +273,14 @@ class _ECDSA(SignatureScheme):
             return False
 
     def check_public_key(self, public: bytes) -> None:
-        if len(public) != 1 + 2 * self.private_size or public[0] != 4:
-            raise InvalidKeyError(f"{self.name} public key is not an uncompressed point "
-                                  f"of {1 + 2 * self.private_size} bytes")
+        # RFC 9420 section 5.1.1 asks for the uncompressed point; ts-mls 1.6.4 sends
+        # compressed ones (its curve library's default). Both name one point and both
+        # are checked to be on the curve; anything else is refused.
+        n = self.private_size
+        if not ((len(public) == 1 + 2 * n and public[0] == 4)
+                or (len(public) == 1 + n and public[0] in (2, 3))):
+            raise InvalidKeyError(f"{self.name} public key is not an encoded point "
+                                  f"({1 + 2 * n} bytes uncompressed or {1 + n} compressed)")
         try:
             ec.EllipticCurvePublicKey.from_encoded_point(self._curve, public)
         except ValueError as e:
