@@ -148,6 +148,40 @@ def test_required_server_refuses_bogus_pre_shared_key_at_the_client_hello(pki):
                              "pre_shared_key resumes no MLS group")
 
 
+def test_required_server_refuses_ticket_without_stored_group_at_the_client_hello(pki):
+    """A real ticket resumes in required mode while its MLS group is stored; at a
+    server that does not have the group it is refused before any ServerHello."""
+    from tlslite_mls.store import MemoryStore
+    keys = [bytearray(b"r" * 32)]
+    cstore, sstore = MemoryStore(), MemoryStore()
+
+    def first(sock):
+        conn = MLSTLSConnection(sock)
+        conn.handshakeClientMLS(client_mls(store=cstore), settings=tls13_settings())
+        conn.read()  # the tickets come with the server's first write
+        return conn
+    c, s = pair(first, _required_server(pki, settings=tls13_settings(ticketKeys=keys),
+                                        store=sstore))
+    assert c.error is None and s.error is None, (c.error, s.error)
+    session = c.value.session
+
+    def resume(sock):
+        conn = MLSTLSConnection(sock)
+        conn.handshakeClientMLSResume(session, client_mls(store=cstore),
+                                      settings=tls13_settings())
+        conn.read()
+        return conn
+    server = _required_server(pki, settings=tls13_settings(ticketKeys=keys), store=sstore)
+    c, s = pair(resume, server)
+    assert c.error is None and s.error is None, (c.error, s.error)
+    assert c.value.resumed and c.value.mls_negotiated and s.value.mls_negotiated
+    server = _required_server(pki, settings=tls13_settings(ticketKeys=keys),
+                              store=MemoryStore())
+    c, s = pair(resume, server)
+    _refused_at_client_hello(c, s, server, AD.handshake_failure,
+                             "pre_shared_key resumes no MLS group")
+
+
 def test_required_server_refuses_client_hello_without_mls_at_once(pki):
     server = _required_server(pki)
     c, s = pair(_client(minVersion=(3, 4)), server)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ..codepoints import (GROUP_ID_PREFIX, GROUP_ID_RANDOM_LENGTH, MAX_KEY_PACKAGE_LIFETIME,
                           MLS_EXT_TLS_BINDING, MLS_EXT_TLS_CLIENT_HELLO_HASH,
-                          TLS_BINDING_EXTENSION_MODE)
+                          TLS_BINDING_EXTENSION_MODE, check_mls_code_points)
 from ..mls.auth import (AcceptAnyCredential, AuthenticationPolicy, CredentialContext,
                         PublicIdentity, make_policy)
 from ..mls.credentials import Credential
@@ -158,8 +158,9 @@ class MLSHandshakeConfig:
         if not isinstance(self.binding_protocol, (bytes, bytearray)) or not self.binding_protocol:
             raise ValueError("binding_protocol must be non-empty bytes")
         self.binding_protocol = bytes(self.binding_protocol)
-        if not self.group_id_prefix:
-            raise ValueError("group_id_prefix must not be empty")
+        self.group_id_prefix = check_mls_code_points(
+            self.binding_extension_type, self.client_hello_hash_extension_type,
+            self.group_id_prefix)
         self._throwaway: dict[int, tuple[Credential, bytes]] = {}
 
     # -- identities ----------------------------------------------------------------
