@@ -22,6 +22,10 @@ TLS 1.3 handshake methods are never copied.
   makes tlslite-ng skip the certificate block. Nothing of this reaches the wire.
 * ``_getMsg`` checks every received message for the rules of PROFILE.md
   section 4 before tlslite-ng looks at it.
+* A ``required`` server: ``_serverGetClientHello`` makes TLS 1.3 the lowest
+  version it negotiates (``protocol_version`` for older ClientHellos), and whether
+  a ClientHello can give MLS is decided when it is answered (HelloRetryRequest or
+  ServerHello), once tlslite-ng's RFC 8446 checks have run (``_mls_refusal``).
 
 With the hook patch of ``patches/`` applied to tlslite-ng, the ``_hook_*``
 methods below carry the extension and the secret instead (see ``HOOKS``).
