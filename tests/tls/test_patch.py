@@ -81,7 +81,7 @@ def test_plugin_on_patched_tlslite(trees):
     for name, r in sc.items():
         assert "error" not in r, (name, r)
         assert r["client"]["version"] == [3, 4] and r["client"]["reply"] == "pong:ping", name
-    for name in ("mls", "mls-hrr", "mls-with-certificates"):
+    for name in ("mls", "mls-hrr", "mls-hrr-required", "mls-with-certificates"):
         assert sc[name]["client"]["mls"] and sc[name]["server"]["mls"], name
         assert sc[name]["client"]["exporter"] == sc[name]["server"]["exporter"]
     assert sc["mls"]["client"]["server_cert"] is False
