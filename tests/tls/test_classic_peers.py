@@ -274,6 +274,22 @@ def test_server_vs_plain_tlslite_client(pki, hrr):
     finish()
 
 
+@pytest.mark.parametrize("mls_mode", ["preferred", "off"])
+def test_server_without_alpn_accepts_client_offering_alpn(pki, mls_mode):
+    """Browsers and curl offer ALPN; a server that configured none must ignore it."""
+    port, finish = _serve_once(pki, mls=server_mls(mode=mls_mode))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(pki.cert_path)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+            assert t.selected_alpn_protocol() is None
+            t.sendall(b"hello")
+            assert t.recv(4096) == b"mls-srv:hello"
+    finish()
+
+
 def test_required_server_vs_plain_client(pki):
     srv = socket.create_server(("127.0.0.1", 0))
     port = srv.getsockname()[1]

@@ -630,6 +630,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             if self._mls_sh_ext is not None and not cfg.send_certificates:
                 reqCert = False
                 privateKey = _NoCertificateSignature(privateKey, self)
+        if srv_alpns is None:
+            # tlslite-ng 0.8.2 tests the client's ALPN names against srv_alpns without a
+            # None check, so a server without ALPN failed every browser and curl.
+            srv_alpns = ()
         try:
             for result in TLSConnection._serverTLS13Handshake(
                     self, settings, clientHello, cipherSuite, privateKey, serverCertChain,
