@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import html
 import os
 import select
 import socket
@@ -183,7 +184,14 @@ def summary(conn: MLSTLSConnection) -> str:
         return (f"{version}, MLS negotiated, MLS suite {_suite_name(conn.mls_cipher_suite)}, "
                 f"epoch {conn.mls_epoch}, peer identity {peer.decode(errors='replace')!r}")
     reason = f" ({conn.mls_declined_reason})" if conn.mls_declined_reason else ""
-    return f"{version}, MLS not negotiated{reason}, classic TLS 1.3"
+    return f"{version}, MLS not negotiated{reason}, classic TLS 1.3 with {tls_suite_name(conn)}"
+
+
+def tls_suite_name(conn: Any) -> str:
+    """The IANA name of the connection's TLS cipher suite."""
+    session = getattr(conn, "session", None)
+    suite = getattr(session, "cipherSuite", None)
+    return CipherSuite.ietfNames.get(suite, "?") if suite is not None else "?"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -210,13 +218,26 @@ def _echo(conn: MLSTLSConnection) -> None:
         conn.write(data)
 
 
+def _http(conn: MLSTLSConnection) -> None:
+    """Answers the first HTTP/1.x request of a connection with a page saying what was
+    negotiated, so that browsers and HTTP clients can be pointed at the server."""
+    data = bytes(conn.read() or b"")
+    line = data.split(b"\r\n", 1)[0].decode("latin-1")
+    text = html.escape(f"{summary(conn)}; request: {line}")
+    body = (f"<!DOCTYPE html><html><head><title>tlslite_mls</title></head>"
+            f"<body><p id=\"tls\">{text}</p></body></html>\n").encode()
+    conn.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+               b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+
+
 def _serve_one(sock: socket.socket, settings: MLSServerSettings, tls: TLSIdentity,
-               keylog: Optional[str], log: Any) -> None:
+               keylog: Optional[str], log: Any,
+               handler: Callable[[MLSTLSConnection], None] = _echo) -> None:
     conn = MLSTLSConnection(sock, mls_settings=settings, keylog=keylog)
     try:
         conn.handshakeServer(certChain=tls.chain, privateKey=tls.key, settings=tls_settings())
         print(f"server: {summary(conn)}", file=log, flush=True)
-        _echo(conn)
+        handler(conn)
         conn.close()
     except Exception as exc:  # noqa: BLE001 - one failed client must not stop the server
         print(f"server: connection failed: {exc}", file=log, flush=True)
@@ -250,15 +271,16 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     if ready is not None:
         ready.set()
     served = 0
+    serve_args = (settings, tls, args.keylog, sys.stderr, _http if getattr(args, "http", False) else _echo)
     try:
         while args.count == 0 or served < args.count:
             sock, _ = srv.accept()
             served += 1
             if args.count:
-                _serve_one(sock, settings, tls, args.keylog, sys.stderr)
+                _serve_one(sock, *serve_args)
             else:
                 threading.Thread(target=_serve_one, daemon=True,
-                                 args=(sock, settings, tls, args.keylog, sys.stderr)).start()
+                                 args=(sock, *serve_args)).start()
     except KeyboardInterrupt:
         pass
     finally:
@@ -433,7 +455,7 @@ def cmd_demo(args: argparse.Namespace, out: Any = None) -> int:
         w(f"handshake failed: {exc}\n")
         return 1
     took = (time.perf_counter() - start) * 1000
-    tls_suite = CipherSuite.ietfNames.get(conn.session.cipherSuite, "?")
+    tls_suite = tls_suite_name(conn)
     message = b"hello over TLS 1.3 keyed by MLS"
     first_epoch = conn.mls_epoch
     echoed = _exchange(conn, message)
@@ -518,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PEM CA certificates: clients need an x509 MLS credential chaining to them")
     s.add_argument("--count", type=int, default=0,
                    help="serve this many connections, one at a time, then exit (0: forever)")
+    s.add_argument("--http", action="store_true",
+                   help="instead of echoing, answer each connection's first HTTP request with "
+                        "a page saying what was negotiated (for browsers and curl)")
     _mls_tls_options(s, "server")
     s.add_argument("address", type=parse_address, metavar="HOST:PORT")
     c = sub.add_parser("client", help="stdin to the server, replies to stdout")
