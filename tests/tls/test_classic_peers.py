@@ -19,13 +19,15 @@ import textwrap
 
 import pytest
 from tlslite import TLSConnection
+from tlslite.constants import AlertDescription, AlertLevel, ContentType
+from tlslite.messages import Alert
 from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
 
 from helpers import require
 from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
 from tlslite_mls.tls import MLSTLSConnection
-from tlsutil import (PY, env_with_repo, free_port, run_in_thread, server_mls, stop, tls13_settings,
-                     wait_port)
+from tlsutil import (PY, client_mls, env_with_repo, free_port, pair, run_in_thread, server_mls,
+                     stop, tls13_settings, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_CLIENT = os.path.join(HERE, "peer_client.py")
@@ -309,3 +311,73 @@ def test_required_server_vs_plain_client(pki):
     assert "handshake_failure" in str(remote.value)
     assert isinstance(result.error, TLSLocalAlert)
     assert "does not offer" in str(result.error)
+
+
+class _RecordingSocket:
+    """A socket that keeps every byte it receives, to look at the peer's records."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.received = bytearray()
+
+    def recv(self, n: int, *args) -> bytes:
+        data = self._sock.recv(n, *args)
+        self.received += data
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def _record_types(data: bytes) -> list[int]:
+    types, i = [], 0
+    while i + 5 <= len(data):
+        types.append(data[i])
+        i += 5 + int.from_bytes(data[i + 3:i + 5], "big")
+    return types
+
+
+def test_required_client_alert_is_encrypted_after_server_hello(pki):
+    """After ServerHello a TLS 1.3 server reads with the client handshake traffic key:
+    the required-mode refusal must be an encrypted record, or NSS, Go and Java see a
+    record error instead of handshake_failure."""
+    received = {}
+
+    def server(sock):
+        rec = _RecordingSocket(sock)
+        received["rec"] = rec
+        TLSConnection(rec).handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
+                                           settings=tls13_settings())
+
+    def client(sock):
+        MLSTLSConnection(sock, mls_settings=client_mls(mode="required")).handshakeClientCert(
+            settings=tls13_settings())
+    c, s = pair(client, server)
+    assert isinstance(c.error, TLSLocalAlert) and "did not accept" in str(c.error)
+    assert isinstance(s.error, TLSRemoteAlert), s.error
+    assert s.error.description == AlertDescription.handshake_failure
+    types = _record_types(received["rec"].received)
+    assert types[0] == ContentType.handshake
+    assert types[-1] == ContentType.application_data, types  # protected, not a bare alert
+
+
+def test_user_canceled_then_close_notify_ends_the_data(pki):
+    """RFC 8446 section 6.1: user_canceled is a closure alert. Java's JSSE sends it with
+    close_notify when it closes; the reader gets the data, then the end, no exception."""
+    def server(sock):
+        conn = TLSConnection(sock)
+        conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
+                             settings=tls13_settings())
+        conn.write(b"bye")
+        for _ in conn._sendMsg(Alert().create(AlertDescription.user_canceled,
+                                              AlertLevel.warning)):
+            pass
+        conn.close()
+
+    def client(sock):
+        conn = MLSTLSConnection(sock, mls_settings=client_mls(mode="preferred"))
+        conn.handshakeClientCert(settings=tls13_settings())
+        return bytes(conn.read()), bytes(conn.read())
+    c, s = pair(client, server)
+    assert c.error is None, c.error
+    assert c.value == (b"bye", b"")

@@ -531,16 +531,29 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                 # alert must already carry the negotiated record version.
                 versions = find_all(msg.extensions, ExtensionType.supported_versions)
                 self.version = versions[0].version if versions else msg.server_version
-                yield from self._mls_alert(
-                    AlertDescription.handshake_failure,
-                    "MLS is required but the server did not accept it",
-                    MLSNegotiationError("server did not negotiate MLS"))
+                if self.version >= (3, 4):
+                    # The server now reads with the client handshake traffic key: a
+                    # plaintext alert reaches NSS, Go and Java as a record error. Refuse
+                    # with the next message, once that key exists.
+                    self._mls_refuse_with_next = True
+                    return
+                yield from self._mls_refuse_classic()
             return
+        if getattr(self, "_mls_refuse_with_next", False):
+            self._mls_refuse_with_next = False
+            self._changeWriteState()  # client handshake traffic key (RFC 8446 section 7.3)
+            yield from self._mls_refuse_classic()
         places = [msg] + list(getattr(msg, "certificate_list", None) or [])
         for place in places:
             if find_all(getattr(place, "extensions", None), ext_type):
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"{name} in {type(msg).__name__}")
+
+    def _mls_refuse_classic(self) -> Iterator[Any]:
+        """Required mode, and the server answered without MLS."""
+        return self._mls_alert(AlertDescription.handshake_failure,
+                               "MLS is required but the server did not accept it",
+                               MLSNegotiationError("server did not negotiate MLS"))
 
     # ------------------------------------------------------------------
     # TLS 1.3 handshakes
