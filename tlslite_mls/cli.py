@@ -371,6 +371,9 @@ def cmd_client(args: argparse.Namespace) -> int:
     sock.settimeout(None)
     try:
         _pump(conn, sock, sys.stdin, sys.stdout.buffer, args.linger)
+    except Exception as exc:  # noqa: BLE001 - report, don't trace
+        print(f"client: connection failed: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
         try:
             conn.close()

@@ -49,8 +49,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from tlslite.constants import (AlertDescription, CipherSuite, ContentType, ExtensionType,
-                               HandshakeType, KeyUpdateMessageType, PskKeyExchangeMode)
+from tlslite.constants import (AlertDescription, AlertLevel, CipherSuite, ContentType,
+                               ExtensionType, HandshakeType, KeyUpdateMessageType,
+                               PskKeyExchangeMode)
 from tlslite.errors import TLSAlert, TLSRemoteAlert
 from tlslite.extensions import PskIdentity
 from tlslite.handshakehelpers import HandshakeHelpers
@@ -655,8 +656,18 @@ class MLSPostHandshakeMixin:
                 if self._mls_update_due(st):
                     for result in self._mls_start_update(st):
                         yield result
-        for result in TLSConnection.readAsync(self, max, min):
-            yield result
+        try:
+            for result in TLSConnection.readAsync(self, max, min):
+                yield result
+        except TLSRemoteAlert as alert:
+            # RFC 8446 section 6.1: user_canceled is a closure alert, followed by
+            # close_notify (Java's JSSE sends both when it closes): the end of the data.
+            if alert.description != AlertDescription.user_canceled or \
+                    alert.level != AlertLevel.warning:
+                raise
+            data = self._readBuffer[:max] if max is not None else self._readBuffer
+            self._readBuffer = self._readBuffer[len(data):]
+            yield data
 
     # ------------------------------------------------------------------
     # sending: one lock, counters, automatic updates, usage limit
