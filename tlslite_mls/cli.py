@@ -351,16 +351,38 @@ def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
                send=conn.write, receive=receive, closed=lambda: conn.closed)
 
 
+def lingering_close(sock: socket.socket, wait: float = 1.0) -> None:
+    """Half-close, then read what the peer still sends before closing.
+
+    Closing with unread data in the receive buffer makes the kernel send a TCP reset,
+    which can destroy the alert just sent before the peer reads it (Java's JSSE then
+    reports "Connection reset" instead of our handshake_failure).
+    """
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(16384):
+                break
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
 def cmd_client(args: argparse.Namespace) -> int:
     mls, how = make_client_settings(args)
     host, port = args.address
     sock = socket.create_connection((host, port), timeout=args.timeout)
     conn = MLSTLSConnection(sock, mls_settings=mls, keylog=args.keylog)
+    conn.closeSocket = False  # closed here, after a fatal alert without a reset
     server_name = args.server_name if args.server_name else None
     try:
         conn.handshakeClientCert(settings=tls_settings(), serverName=server_name)
     except Exception as exc:  # noqa: BLE001 - report, don't trace
         print(f"client: handshake failed: {exc}", file=sys.stderr, flush=True)
+        lingering_close(sock)
         return 1
     line = summary(conn)
     if conn.mls_negotiated:
@@ -379,6 +401,7 @@ def cmd_client(args: argparse.Namespace) -> int:
             conn.close()
         except Exception:  # noqa: BLE001 - the server may already be gone
             pass
+        sock.close()
     return 0
 
 
