@@ -93,3 +93,42 @@ def bench_json(*args: str, timeout: float = 120) -> dict:
                        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     return json.loads(p.stdout)
+
+
+class AEADWatch:
+    """Every record AEAD created while it is installed; tlslite-ng's pure-Python AES-GCM
+    and ChaCha20-Poly1305 constructors fail the test instead of running.
+
+    Install with :meth:`install` (a pytest ``monkeypatch``); ``created`` lists
+    ``(class name, cipher name)`` of each AEAD object made through ``OpenSSLAEAD``.
+    """
+
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str]] = []
+        self.pure_python: list[str] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> "AEADWatch":
+        from tlslite.utils import python_aesgcm, python_chacha20_poly1305
+
+        from tlslite_mls.tls.accel import OpenSSLAEAD
+
+        def refuse(name: str):
+            def new(*args, **kwargs):
+                self.pure_python.append(name)
+                raise AssertionError(f"tlslite-ng's pure-Python {name} was used")
+            return new
+
+        monkeypatch.setattr(python_aesgcm, "new", refuse("AES-GCM"))
+        monkeypatch.setattr(python_chacha20_poly1305, "new", refuse("ChaCha20-Poly1305"))
+        init = OpenSSLAEAD.__init__
+
+        def watched(aead, name, key):
+            init(aead, name, key)
+            self.created.append((type(aead).__name__, name))
+        monkeypatch.setattr(OpenSSLAEAD, "__init__", watched)
+        return self
+
+
+def record_aeads(layer) -> list:
+    """The AEAD objects of a tlslite-ng RecordLayer's current read and write states."""
+    return [layer._readState.encContext, layer._writeState.encContext]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 
 import pytest
-from tlslite.constants import CipherSuite, GroupName
+from tlslite.constants import CipherSuite, GroupName, KeyUpdateMessageType
 from tlslite.errors import TLSIllegalParameterException, TLSInternalError
 from tlslite.keyexchange import ECDHKeyExchange
 from tlslite.recordlayer import RecordLayer
 from tlslite.utils.cipherfactory import createAESGCM, createCHACHA20
 
+from helpers import AEADWatch, record_aeads
 from tlslite_mls.tls.accel import OpenSSLAEAD, OpenSSLRecordLayer, OpenSSLX25519, get_kex
 from tlslite_mls.tls.connection import MLSTLSConnection, _NoCertificateSignature
+from tlsutil import client_mls, pair, server_mls, tls13_settings
 
 
 def test_x25519_matches_tlslite():
@@ -70,3 +72,39 @@ def test_no_certificate_signature_only_when_mls_replaces_certificates():
         key.sign(b"x")
     conn._mls_sh_sent = True
     assert key.hashAndSign(b"x") and key.verify(b"s", b"x")
+
+
+@pytest.mark.parametrize("cipher", ["aes128gcm", "aes256gcm", "chacha20-poly1305"])
+def test_connections_use_openssl_aeads_in_every_epoch(monkeypatch, pki, cipher):
+    """Handshake keys, application keys, MLS epoch keys and KeyUpdate keys: all OpenSSL."""
+    watch = AEADWatch().install(monkeypatch)
+
+    def server(sock):
+        conn = MLSTLSConnection(sock)
+        conn.handshakeServerMLS(server_mls(), certChain=pki.chain(), privateKey=pki.key(),
+                                settings=tls13_settings(cipherNames=[cipher]))
+        for _ in range(3):
+            conn.write(bytes(conn.read()))
+        return record_aeads(conn._recordLayer)
+
+    def client(sock):
+        conn = MLSTLSConnection(sock)
+        conn.handshakeClientMLS(client_mls(), settings=tls13_settings(cipherNames=[cipher]))
+        conn.write(b"a")
+        assert conn.read() == b"a"
+        conn.mls_update(wait=True)
+        for _ in conn.send_keyupdate_request(KeyUpdateMessageType.update_requested):
+            pass
+        for data in (b"b", b"c"):
+            conn.write(data)
+            assert conn.read() == data
+        assert conn.mls_negotiated and conn.mls_epoch >= 3
+        return record_aeads(conn._recordLayer)
+
+    c, s = pair(client, server)
+    assert c.error is None and s.error is None, (c.error, s.error)
+    for aead in c.value + s.value:
+        assert type(aead) is OpenSSLAEAD and aead.name == cipher, aead
+    # handshake, application, two epochs and the KeyUpdates, both sides
+    assert len(watch.created) >= 16 and set(watch.created) == {("OpenSSLAEAD", cipher)}
+    assert not watch.pure_python

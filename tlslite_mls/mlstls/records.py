@@ -29,6 +29,7 @@ from tlslite.errors import (TLSAbruptCloseError, TLSBadRecordMAC, TLSDecryptionF
 from tlslite.messages import Alert, Message
 from tlslite.recordlayer import RecordLayer, RecordSocket
 
+from ..tls.accel import OpenSSLRecordLayer
 from .errors import MLSTLSClosedError, ProtocolViolation
 from .framing import MAX_FRAGMENT, fragment
 from .suites import RecordSuite
@@ -77,9 +78,11 @@ class _CheckedRecordSocket(RecordSocket):
             yield result
 
 
-class _MLSTLSRecordLayer(RecordLayer):
+class _MLSTLSRecordLayer(OpenSSLRecordLayer):
+    """The extension mode's record layer (OpenSSL AEADs, accel.py) with the checks above."""
+
     def __init__(self, sock: Any) -> None:
-        RecordLayer.__init__(self, sock)
+        OpenSSLRecordLayer.__init__(self, sock)
         self._recordSocket = _CheckedRecordSocket(sock)
 
     def _decryptAndUnseal(self, header: Any, buf: bytearray) -> bytearray:  # noqa: N802
@@ -89,7 +92,7 @@ class _MLSTLSRecordLayer(RecordLayer):
         if header.type != ContentType.application_data:
             raise TLSUnexpectedMessage(
                 f"Invalid ContentType for encrypted record: {ContentType.toStr(header.type)}")
-        return RecordLayer._decryptAndUnseal(self, header, buf)
+        return OpenSSLRecordLayer._decryptAndUnseal(self, header, buf)
 
 
 def _no_delay(sock: Any) -> None:
