@@ -126,6 +126,7 @@ class Backend:
     inject_pending: Callable[[bytes, bytes], None]
     spec: str  # for open_store in child processes
     options: dict
+    make: Callable[..., StateStore]  # a new handle with other options (memory: new data)
 
 
 def _memory_backend(clock: FakeClock) -> Backend:
@@ -138,7 +139,7 @@ def _memory_backend(clock: FakeClock) -> Backend:
         store._pending[key] = (blob, None)
 
     return Backend("memory", store, clock, lambda: store, inject_group, inject_pending,
-                   "memory:", {})
+                   "memory:", {}, lambda **kw: MemoryStore(clock=clock, **kw))
 
 
 def _sqlite_backend(path: Path, clock: FakeClock) -> Backend:
@@ -161,7 +162,8 @@ def _sqlite_backend(path: Path, clock: FakeClock) -> Backend:
             "VALUES (?, NULL, ?)", (key, blob))
 
     return Backend("sqlite", store, clock, lambda: SQLiteStore(path, clock=clock),
-                   inject_group, inject_pending, f"sqlite:{path}", {})
+                   inject_group, inject_pending, f"sqlite:{path}", {},
+                   lambda **kw: SQLiteStore(path, clock=clock, **kw))
 
 
 def redis_backend(url: str) -> Backend:
@@ -179,7 +181,8 @@ def redis_backend(url: str) -> Backend:
         store._client.set(store._pending_key(key), blob)
 
     return Backend("redis", store, clock, lambda: RedisStore(url, prefix=prefix),
-                   inject_group, inject_pending, url, {"prefix": prefix})
+                   inject_group, inject_pending, url, {"prefix": prefix},
+                   lambda **kw: RedisStore(url, prefix=prefix, **kw))
 
 
 def delete_prefix(url: str, prefix: bytes) -> None:

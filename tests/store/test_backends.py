@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tlslite_mls.store import MemoryStore, SQLiteStore, StoreError
+from tlslite_mls.store.envelope import RecordKind, wrap
 
 
 class Clock:
@@ -101,6 +102,36 @@ def test_sqlite_lock_timeout_is_an_error_not_a_hang(tmp_path):
     assert store.load_group(b"k") == b"v"
 
 
+def test_sqlite_schema_1_file_is_upgraded_for_the_cap(tmp_path):
+    """A file written by the release before the group cap opens, counts its groups
+    and evicts the oldest of them once over the cap."""
+    path = tmp_path / "s.db"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE groups (key BLOB PRIMARY KEY, revision INTEGER NOT NULL,
+                             expires_at REAL, state BLOB NOT NULL) WITHOUT ROWID;
+        INSERT INTO store_meta VALUES ('schema_version', 1);
+    """)
+    with db:
+        for i in range(3):
+            db.execute("INSERT INTO groups VALUES (?, 0, NULL, ?)",
+                       (b"old%d" % i, wrap(RecordKind.GROUP, b"x")))
+    db.close()
+    store = SQLiteStore(path, max_groups=3)
+    assert store.load_group(b"old0") == b"x"
+    store.save_group(b"new", b"n")
+    assert [store.load_group(b"old%d" % i) for i in range(3)].count(None) == 1
+    assert store.load_group(b"new") == b"n"
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM store_meta WHERE name = 'schema_version'"
+                      ).fetchone()[0] == 2
+    assert db.execute("SELECT value FROM store_meta WHERE name = 'group_count'"
+                      ).fetchone()[0] == 3
+    db.close()
+
+
 def test_sqlite_synchronous_checked(tmp_path):
     with pytest.raises(ValueError):
         SQLiteStore(tmp_path / "s.db", synchronous="OFF")
@@ -148,10 +179,14 @@ def test_redis_sets_key_ttls(redis_store, redis_client):
 def test_redis_keys_stay_under_prefix_and_share_a_slot(redis_store, redis_client):
     redis_store.save_group_and_pending(b"{odd}key", b"g", b"p")
     keys = sorted(redis_client.scan_iter(match=redis_store.prefix + b"*"))
-    assert len(keys) == 2
+    assert len(keys) == 4
     assert all(k.startswith(redis_store.prefix) for k in keys)
-    tags = {k[k.index(b"{"):k.index(b"}") + 1] for k in keys}
+    group = [k for k in keys if not k.startswith(redis_store.prefix + b"i:")]
+    index = [k for k in keys if k.startswith(redis_store.prefix + b"i:")]
+    # a group and its pending commit share a slot; the cap's index and counter share one
+    tags = {k[k.index(b"{"):k.index(b"}") + 1] for k in group}
     assert tags == {b"{" + b"{odd}key".hex().encode() + b"}"}
+    assert {k[k.index(b"{"):k.index(b"}") + 1] for k in index} == {b"{groups}"}
 
 
 def test_redis_caller_client_stays_open(redis_store, redis_client):

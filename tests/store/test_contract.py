@@ -195,6 +195,38 @@ def test_save_with_past_expiry_is_invisible(backend):
     assert backend.store.load_group(KEY) is None
 
 
+# -- the group cap (PROFILE.md section 9) -------------------------------------------------
+
+def test_group_cap_evicts_least_recently_written_first(backend):
+    store = backend.make(max_groups=3)
+    try:
+        assert store.max_groups == 3
+        for k in (b"a", b"b", b"c"):
+            store.save_group_and_pending(k, k, b"pending-" + k, revision=1)
+        store.save_group(b"a", b"a2", revision=2)  # a is now the most recently written
+        store.save_group(b"d", b"d")  # one too many: b goes, with its pending commit
+        assert store.load_group(b"b") is None and store.load_pending_commit(b"b") is None
+        assert [store.load_group(k) for k in (b"a", b"c", b"d")] == [b"a2", b"c", b"d"]
+        assert store.load_pending_commit(b"a") == b"pending-a"
+        store.save_group(b"e", b"e")  # then c
+        assert store.load_group(b"c") is None and store.load_pending_commit(b"c") is None
+        store.delete_group(b"a")  # a deleted group frees its place
+        store.save_group(b"f", b"f")
+        assert [store.load_group(k) for k in (b"d", b"e", b"f")] == [b"d", b"e", b"f"]
+        store.save_group(b"g", b"g")
+        assert store.load_group(b"d") is None
+        assert [store.load_group(k) for k in (b"e", b"f", b"g")] == [b"e", b"f", b"g"]
+    finally:
+        store.close()
+
+
+def test_group_cap_default_and_bad_values(backend):
+    assert backend.store.max_groups == 100_000
+    for bad in (0, -1, 1.5, True, None):
+        with pytest.raises(ValueError, match="max_groups must be a positive number"):
+            backend.make(max_groups=bad)
+
+
 # -- KeyPackage replay cache ----------------------------------------------------------------
 
 def test_claim_once(backend):

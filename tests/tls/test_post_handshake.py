@@ -315,6 +315,28 @@ def _resume(pki, session, cstore, sstore):
                                     ticketKeys=TICKET_KEYS)))
 
 
+@pytest.mark.parametrize("tickets", [{}, {"ticketKeys": TICKET_KEYS, "ticket_count": 0},
+                                     {"ticketKeys": TICKET_KEYS}],
+                         ids=["no-ticket-keys", "no-tickets", "tickets"])
+def test_server_keeps_groups_only_when_it_issues_tickets(pki, tickets):
+    """PROFILE.md section 9: nothing kept for resumption unless resumption is enabled;
+    the replay cache is kept either way (it is not for resumption)."""
+    sstore = MemoryStore()
+
+    def client(conn):
+        conn.write(b"a")
+        conn.read()
+        return conn
+
+    _, srv = _ok(*pair(_connect(client, mls=client_mls(store=MemoryStore())),
+                       _serve(pki, _echo(1), mls=server_mls(store=sstore), **tickets)))
+    assert srv.mls_negotiated and len(sstore._claims) == 1
+    if tickets.get("ticket_count", 1) and tickets:
+        assert sstore.load_group(srv.mls_session.persisted_key) is not None
+    else:
+        assert sstore._groups == {} and sstore._pending == {}
+
+
 def test_resumption_reaches_n_plus_2(pki):
     cstore, sstore = MemoryStore(), MemoryStore()
     conn, srv = _first(pki, cstore, sstore)

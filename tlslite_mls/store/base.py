@@ -23,6 +23,13 @@ Times are absolute UNIX timestamps in seconds (``time.time()``), like a KeyPacka
 ``not_after``. Expired records are invisible at once and deleted lazily or by
 ``purge_expired``.
 
+Groups count against a cap besides their lifetime (PROFILE.md section 9): a store holds
+at most ``max_groups`` of them (default 100,000), and writing one more evicts the least
+recently written group, with its pending commit. Every group write counts as recent,
+so sessions in use stay and abandoned ones go first. The replay cache is bounded by
+the KeyPackage lifetimes instead (at most 24 hours plus clock skew), and is not capped:
+forgetting a claim early would let a KeyPackage be replayed.
+
 Implementations subclass StateStore and provide the ``_``-prefixed primitives; the
 public methods here check arguments, apply the envelope and take the time.
 """
@@ -38,7 +45,8 @@ from typing import Callable, Final, Optional, Union
 from .envelope import RecordKind, unwrap, wrap
 from .errors import StoreConflict
 
-__all__ = ["ABSENT", "MAX_REVISION", "GroupRecord", "StateStore", "StoreConflict"]
+__all__ = ["ABSENT", "DEFAULT_MAX_GROUPS", "MAX_REVISION", "GroupRecord", "StateStore",
+           "StoreConflict"]
 
 #: ``expected_revision=ABSENT``: create the group only if no live group has the key.
 #: Also the ``found`` revision a StoreConflict reports when there is no group.
@@ -48,6 +56,9 @@ ABSENT: Final = -1
 MAX_REVISION: Final = 2**63 - 1
 
 MAX_KEY_LENGTH: Final = 1024
+
+#: Groups a store keeps at most (PROFILE.md section 9); the least recently written go first.
+DEFAULT_MAX_GROUPS: Final = 100_000
 
 
 class _Keep:
@@ -79,10 +90,21 @@ class StateStore(abc.ABC):
     All methods are safe to call from several threads. Stores meant for several
     processes (SQLite, Redis) are safe across processes too when each process opens
     its own store object. ``clock`` supplies "now" and exists for tests.
+    ``max_groups`` caps the groups kept (see the module docstring); stores shared by
+    several servers apply the cap of the server that writes.
     """
 
-    def __init__(self, *, clock: Clock = time.time) -> None:
+    def __init__(self, *, clock: Clock = time.time,
+                 max_groups: int = DEFAULT_MAX_GROUPS) -> None:
         self._clock = clock
+        if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
+            raise ValueError(f"max_groups must be a positive number of groups, not {max_groups!r}")
+        self._max_groups = max_groups
+
+    @property
+    def max_groups(self) -> int:
+        """How many groups the store keeps at most (the least recently written go first)."""
+        return self._max_groups
 
     # -- group state -------------------------------------------------------------
 
@@ -248,7 +270,9 @@ class StateStore(abc.ABC):
 
         ``pending`` is KEEP, None (delete) or an enveloped pending-commit blob that
         expires with the group. With ``expected_revision`` set, raise StoreConflict
-        (found = stored live revision or ABSENT) and write nothing on mismatch.
+        (found = stored live revision or ABSENT) and write nothing on mismatch. The
+        write makes the group the most recent one; then the least recent groups beyond
+        ``max_groups`` are deleted with their pending commits.
         """
 
     @abc.abstractmethod

@@ -5,7 +5,8 @@ process and the replay cache is per process. Everything happens under one lock, 
 makes each operation atomic. Expired entries are invisible at once and are swept out
 every ``sweep_every`` writes and every ``sweep_interval`` seconds of the clock, so a
 long-running server that never calls ``purge_expired`` still does not grow without
-bound.
+bound. The group table is kept in write order (a write moves the group to the end), so
+the ``max_groups`` cap evicts from its front.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from typing import Optional
 
-from .base import ABSENT, KEEP, Clock, PendingUpdate, StateStore
+from .base import ABSENT, DEFAULT_MAX_GROUPS, KEEP, Clock, PendingUpdate, StateStore
 from .errors import StoreConflict
 
 __all__ = ["MemoryStore"]
@@ -35,8 +36,9 @@ class MemoryStore(StateStore):
         clock: Clock = time.time,
         sweep_every: int = 1024,
         sweep_interval: float = 60.0,
+        max_groups: int = DEFAULT_MAX_GROUPS,
     ) -> None:
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, max_groups=max_groups)
         self._lock = threading.Lock()
         self._groups: dict[bytes, tuple[bytes, int, Optional[float]]] = {}
         self._pending: dict[bytes, _Entry] = {}
@@ -87,12 +89,17 @@ class MemoryStore(StateStore):
                 found = current[1] if current is not None and _live(current[2], now) else ABSENT
                 if found != expected_revision:
                     raise StoreConflict(expected_revision, found)
+            self._groups.pop(key, None)  # re-inserted at the end: the most recent write
             self._groups[key] = (blob, revision, expires_at)
             if pending is None:
                 self._pending.pop(key, None)
             elif pending is not KEEP:
                 self._pending[key] = (pending, expires_at)  # type: ignore[assignment]
             self._maybe_sweep(now)
+            while len(self._groups) > self._max_groups:
+                oldest = next(iter(self._groups))
+                del self._groups[oldest]
+                self._pending.pop(oldest, None)
 
     def _read_group(self, key: bytes, now: float) -> Optional[tuple[bytes, int, Optional[float]]]:
         with self._lock:

@@ -12,6 +12,11 @@ Needs the optional ``redis`` package (``pip install tlslite-mls[redis]``).
 * Key layout under ``prefix``: ``g:{hex(key)}`` group, ``p:{hex(key)}`` pending commit,
   ``k:hex(ref)`` claim. The ``{...}`` hash tag keeps a group and its pending commit in one
   Redis Cluster slot, which a multi-key script needs.
+* The ``max_groups`` cap: a sorted set ``i:{groups}`` of group keys scored by a write
+  counter ``i:{groups}:n`` (one slot, one script). After each group write the group is
+  scored as the most recent and the lowest-scored groups beyond the cap are popped and
+  deleted with their pending commits. A group that Redis expired stays in the set until
+  it is popped, so it counts against the cap until then (the oldest go first anyway).
 
 TTLs are computed from this process's clock, so servers sharing one Redis need roughly
 synchronised clocks (as they do for KeyPackage lifetimes anyway). Durability is whatever
@@ -24,7 +29,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from .base import KEEP, Clock, PendingUpdate, StateStore
+from .base import DEFAULT_MAX_GROUPS, KEEP, Clock, PendingUpdate, StateStore
 from .errors import StoreConflict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,6 +64,16 @@ end
 return {1}
 """
 
+# KEYS[1] the index (sorted set), KEYS[2] its write counter; ARGV[1] the group's key in
+# hex, ARGV[2] the cap. Returns the popped members and their scores.
+_INDEX_GROUP = """
+local n = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], n, ARGV[1])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+if excess > 0 then return redis.call('ZPOPMIN', KEYS[1], excess) end
+return {}
+"""
+
 
 def _ttl_ms(expires_at: float, now: float) -> int:
     # At least 1 ms: an already expired record is written and vanishes at once, which
@@ -79,8 +94,9 @@ class RedisStore(StateStore):
         *,
         prefix: Union[bytes, str] = DEFAULT_PREFIX,
         clock: Clock = time.time,
+        max_groups: int = DEFAULT_MAX_GROUPS,
     ) -> None:
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, max_groups=max_groups)
         try:
             import redis as redis_lib
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -98,6 +114,7 @@ class RedisStore(StateStore):
                 raise ValueError("RedisStore needs a client with decode_responses=False")
         self._prefix = prefix.encode() if isinstance(prefix, str) else bytes(prefix)
         self._write_script = self._client.register_script(_WRITE_GROUP)
+        self._index_script = self._client.register_script(_INDEX_GROUP)
 
     def __repr__(self) -> str:
         # No URL: it may carry a password.
@@ -112,6 +129,9 @@ class RedisStore(StateStore):
 
     def _pending_key(self, key: bytes) -> bytes:
         return self._prefix + b"p:{" + key.hex().encode() + b"}"
+
+    def _index_keys(self) -> list[bytes]:
+        return [self._prefix + b"i:{groups}", self._prefix + b"i:{groups}:n"]
 
     def _claim_key(self, ref: bytes) -> bytes:
         return self._prefix + b"k:" + ref.hex().encode()
@@ -142,6 +162,13 @@ class RedisStore(StateStore):
         )
         if int(result[0]) != 1:
             raise StoreConflict(expected_revision, int(result[1]))  # type: ignore[arg-type]
+        popped = self._index_script(keys=self._index_keys(),
+                                    args=[key.hex().encode(), str(self._max_groups).encode()])
+        # Reply: member, score, member, score, ... Each group goes with its pending
+        # commit (one slot per group, so one DEL per group also works on a cluster).
+        for member in popped[::2]:
+            old = bytes.fromhex(bytes(member).decode())
+            self._client.delete(self._group_key(old), self._pending_key(old))
 
     def _read_group(self, key: bytes, now: float) -> Optional[tuple[bytes, int, Optional[float]]]:
         rev, exp, blob = self._client.hmget(self._group_key(key), [b"rev", b"exp", b"blob"])
@@ -154,6 +181,7 @@ class RedisStore(StateStore):
 
     def _delete_group(self, key: bytes) -> None:
         self._client.delete(self._group_key(key), self._pending_key(key))
+        self._client.zrem(self._index_keys()[0], key.hex().encode())
 
     def _write_pending(self, key: bytes, blob: bytes, expires_at: Optional[float]) -> None:
         px = None if expires_at is None else _ttl_ms(expires_at, self._clock())

@@ -25,38 +25,50 @@ import threading
 import time
 from typing import Optional
 
-from .base import ABSENT, KEEP, Clock, PendingUpdate, StateStore
+from .base import ABSENT, DEFAULT_MAX_GROUPS, KEEP, Clock, PendingUpdate, StateStore
 from .errors import StoreConflict, StoreError
 
 __all__ = ["SQLiteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS store_meta (
-    name  TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS groups (
-    key        BLOB PRIMARY KEY,
-    revision   INTEGER NOT NULL,
-    expires_at REAL,
-    state      BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS pending_commits (
-    key        BLOB PRIMARY KEY,
-    expires_at REAL,
-    state      BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS key_package_claims (
-    ref        BLOB PRIMARY KEY,
-    expires_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS groups_expiry ON groups (expires_at) WHERE expires_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS pending_expiry ON pending_commits (expires_at)
-    WHERE expires_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS claims_expiry ON key_package_claims (expires_at);
-"""
+# Version 2 added ``groups.written`` (write order, for the ``max_groups`` cap) and the
+# group count kept by two triggers; a version-1 file is upgraded in place on open.
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS store_meta (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS groups (
+        key        BLOB PRIMARY KEY,
+        revision   INTEGER NOT NULL,
+        expires_at REAL,
+        state      BLOB NOT NULL,
+        written    INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS pending_commits (
+        key        BLOB PRIMARY KEY,
+        expires_at REAL,
+        state      BLOB NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS key_package_claims (
+        ref        BLOB PRIMARY KEY,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+)
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS groups_expiry ON groups (expires_at) "
+    "WHERE expires_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS pending_expiry ON pending_commits (expires_at) "
+    "WHERE expires_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS claims_expiry ON key_package_claims (expires_at)",
+    "CREATE INDEX IF NOT EXISTS groups_written ON groups (written)",
+    # Counting rows on every write would scan the table; the triggers keep the count.
+    "CREATE TRIGGER IF NOT EXISTS groups_counted_in AFTER INSERT ON groups BEGIN "
+    "UPDATE store_meta SET value = value + 1 WHERE name = 'group_count'; END",
+    "CREATE TRIGGER IF NOT EXISTS groups_counted_out AFTER DELETE ON groups BEGIN "
+    "UPDATE store_meta SET value = value - 1 WHERE name = 'group_count'; END",
+)
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
@@ -72,8 +84,9 @@ class SQLiteStore(StateStore):
         busy_timeout: float = 30.0,
         synchronous: str = "FULL",
         sweep_interval: float = 60.0,
+        max_groups: int = DEFAULT_MAX_GROUPS,
     ) -> None:
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, max_groups=max_groups)
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
         self._path = os.fspath(path)
@@ -104,22 +117,27 @@ class SQLiteStore(StateStore):
 
     def _init_schema(self) -> None:
         with self._transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+            for statement in _TABLES:
+                self._db.execute(statement)
             row = self._db.execute(
                 "SELECT value FROM store_meta WHERE name = 'schema_version'"
             ).fetchone()
-            if row is None:
-                self._db.execute(
-                    "INSERT INTO store_meta (name, value) VALUES ('schema_version', ?)",
-                    (SCHEMA_VERSION,),
-                )
-            elif row[0] != SCHEMA_VERSION:
+            if row is not None and row[0] == 1:
+                self._db.execute("ALTER TABLE groups ADD COLUMN written INTEGER NOT NULL "
+                                 "DEFAULT 0")
+                self._db.execute("UPDATE store_meta SET value = ? WHERE name = "
+                                 "'schema_version'", (SCHEMA_VERSION,))
+            elif row is not None and row[0] != SCHEMA_VERSION:
                 raise StoreError(
                     f"{self._path}: SQLite schema version {row[0]}, this release uses "
                     f"{SCHEMA_VERSION}"
                 )
+            for statement in _INDEXES:
+                self._db.execute(statement)
+            self._db.execute("INSERT OR IGNORE INTO store_meta (name, value) VALUES "
+                             "('schema_version', ?), ('group_written', 0), "
+                             "('group_count', (SELECT COUNT(*) FROM groups))",
+                             (SCHEMA_VERSION,))
 
     # A write transaction that holds the database write lock from its first statement.
     class _Txn:
@@ -180,10 +198,13 @@ class SQLiteStore(StateStore):
                 found = ABSENT if row is None else row[0]
                 if found != expected_revision:
                     raise StoreConflict(expected_revision, found)
+            db.execute("UPDATE store_meta SET value = value + 1 WHERE name = 'group_written'")
             db.execute(
-                "INSERT INTO groups (key, revision, expires_at, state) VALUES (?, ?, ?, ?) "
+                "INSERT INTO groups (key, revision, expires_at, state, written) VALUES "
+                "(?, ?, ?, ?, (SELECT value FROM store_meta WHERE name = 'group_written')) "
                 "ON CONFLICT (key) DO UPDATE SET revision = excluded.revision, "
-                "expires_at = excluded.expires_at, state = excluded.state",
+                "expires_at = excluded.expires_at, state = excluded.state, "
+                "written = excluded.written",
                 (key, revision, expires_at, blob),
             )
             if pending is None:
@@ -191,6 +212,18 @@ class SQLiteStore(StateStore):
             elif pending is not KEEP:
                 self._upsert_pending(db, key, pending, expires_at)  # type: ignore[arg-type]
             self._maybe_sweep(db, now)
+            self._evict(db)
+
+    def _evict(self, db: sqlite3.Connection) -> None:
+        """Delete the least recently written groups beyond the cap (inside a write)."""
+        count = db.execute("SELECT value FROM store_meta WHERE name = 'group_count'").fetchone()
+        excess = (count[0] if count else 0) - self._max_groups
+        if excess <= 0:
+            return
+        for (old,) in db.execute("SELECT key FROM groups ORDER BY written LIMIT ?",
+                                 (excess,)).fetchall():
+            db.execute("DELETE FROM groups WHERE key = ?", (old,))
+            db.execute("DELETE FROM pending_commits WHERE key = ?", (old,))
 
     @staticmethod
     def _upsert_pending(
