@@ -379,8 +379,8 @@ def demo_mls_tls(out: TextIO = sys.stdout, suite: int = 0x0003, updates: int = 3
         conn = MLSTLSClient(socket.create_connection(("127.0.0.1", port), timeout=30),
                             client_settings(True))
         conn.handshake()
-        w(f"  resumed: resumption_request/response as the first flight, markers, "
-          f"epoch {conn.epoch}\n")
+        w(f"  resumed: resumption_request/response as the first flights, "
+          f"both directions at once at epoch {conn.epoch}\n")
         echoed = roundtrip(b"after resumption")
         ok &= echoed == b"after resumption" and conn.epoch == epoch_before + 2
         w(f"  data    sent b'after resumption', echoed {echoed!r}\n")

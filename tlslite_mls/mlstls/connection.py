@@ -11,12 +11,19 @@ MLS replaces the TLS 1.3 handshake; only the record layer is TLS (PROFILE.md sec
     {TwoPartyMessage{connection_update}}  (client, by default) ...
     {application data}                                <------->
 
-The epoch changes (section 5) and resumption (section 6) are the two-party engine's
+The epoch changes (section 5) and resumption (section 8) are the two-party engine's
 (``tlslite_mls.twoparty``); this module carries its messages in records and carries
-out its key switches on the record layer. A resumed connection sends
-``resumption_request``/``resumption_response`` as the first flight in plaintext
-records (the commits are MLS PrivateMessages, protected by MLS itself), then the two
-epoch markers; every record after a marker is protected under epoch N+2 keys.
+out its key switches on the record layer. A resumed connection::
+
+    TLSPlaintext{handshake: TwoPartyMessage{resumption_request, MLSMessage(commit)}} -->
+         <--  TLSPlaintext{handshake: TwoPartyMessage{resumption_response, MLSMessage(commit)}}
+    [both directions under epoch N+2 keys; nothing else ever travels in plaintext]
+    {first client record}  -->  the server promotes its candidate (key confirmation)
+
+The commits are MLS PrivateMessages, protected by MLS itself. The server keeps the
+result as a candidate next to the last confirmed state until the client's first
+record authenticates under the new keys, so a replayed request costs a candidate and
+never the state a client applied.
 
 Errors: bad input ends the connection with the alert of PROFILE.md section 4 and
 raises :class:`MLSTLSLocalAlert` naming the reason; an alert from the peer raises
@@ -275,20 +282,17 @@ class MLSTLSChannel:
                                         "belongs")
             return msg
 
-    def _pump_until(self, done: Callable[[], bool]) -> None:
-        while not done():
-            data = self._process(*self._records.recv())
-            if data:
-                raise ProtocolViolation(AlertDescription.unexpected_message,
-                                        "application data before the handshake is complete")
-            if self._peer_closed:
-                raise MLSTLSClosedError("the peer closed the connection during the handshake")
-
     # ------------------------------------------------------------------------------
     # records in, events out
     # ------------------------------------------------------------------------------
     def _process(self, ctype: int, data: bytes) -> bytes:
         """Handle one record; return its application data (b"" if none)."""
+        session = self._session
+        if session is not None and session.awaiting_confirmation and \
+                self._records.last_protected:
+            # It authenticated under the resumed connection's keys: the client holds
+            # the candidate (PROFILE.md section 8).
+            session.confirm()
         if ctype != ContentType.handshake and self._reassembler.pending:
             # RFC 8446 section 5.1: handshake messages are not interleaved with other
             # record types.
@@ -346,6 +350,7 @@ class MLSTLSChannel:
     def _prepare(self, ev: Union[SwitchSendingKeys, SwitchReceivingKeys]) -> None:
         """Derive both directions' keys at the first switch of an epoch, then wipe."""
         if self._records.prepared_epoch == ev.epoch:
+            ev.keys.wipe()  # the other direction's switch derived them already
             return
         assert self._rsuite is not None
         client, server = traffic_secrets(ev.keys.export, self._rsuite)
@@ -565,7 +570,10 @@ class MLSTLSClient(MLSTLSChannel):
         self._adopt(session)
         self.resumed = True
         self._run(session.resume())
-        self._pump_until(lambda: self._records.keyed)
+        reply = self._next_hello((T.RESUMPTION_RESPONSE,))
+        self._run(session.receive(from_mls_tls(reply)))
+        if not self._records.keyed:  # pragma: no cover - the engine switches both
+            raise AssertionError("the resumption response did not key both directions")
 
     def _after_handshake(self) -> None:
         s: Any = self._settings
@@ -596,13 +604,18 @@ class MLSTLSServer(MLSTLSChannel):
         client_hello_hash = get_cipher_suite(suite).digest(first.serialize(self._types))
         welcome, session = ResponderHandshake(config).accept(key_package, client_hello_hash)
         self._adopt(session)
-        if s.resumable:
+        if s.keeps_sessions:
             # Stored before the Welcome goes out (PROFILE.md section 6).
             session.persist()
         self._send_message(TwoPartyMessage(T.SERVER_HELLO, message=_wrap_welcome(welcome)))
         self._install_initial_keys()
 
     def _resume(self, config: MLSHandshakeConfig, request: TwoPartyMessage) -> None:
+        s: Any = self._settings
+        if not s.keeps_sessions:
+            raise ProtocolViolation(AlertDescription.handshake_failure,
+                                    "resumption_request, but this server keeps no sessions "
+                                    "(resumption needs a store)")
         group_id = _commit_group_id(request.message)  # type: ignore[arg-type]
         try:
             session = TwoPartySession.load(config, group_id)
@@ -612,8 +625,9 @@ class MLSTLSServer(MLSTLSChannel):
                                     "not have") from None
         self._adopt(session)
         self.resumed = True
+        # Response out, both directions at N+2; the candidate waits for the client's
+        # first record (see _process).
         self._run(session.receive(from_mls_tls(request)))
-        self._pump_until(lambda: self._records.keyed)
 
 
 def new_session_key() -> bytes:

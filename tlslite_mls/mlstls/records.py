@@ -15,6 +15,14 @@ bytes that never come). Here it is ``unexpected_message`` at once (RFC 8446
 section 5: unknown record types). And an end of stream inside a record is told
 apart from one at a record boundary: the first is a truncated record
 (``decode_error``), the second a close without close_notify.
+
+Once a direction is keyed nothing but protected records is accepted (PROFILE.md
+section 8). tlslite-ng lets two kinds of plaintext record through a keyed TLS 1.3
+read state, for TLS's own sake: change_cipher_spec (middlebox compatibility, which
+MLS-TLS does not have) and an alert at sequence number 0 (a peer that failed before
+it had keys). Here the only one kept is a fatal plaintext alert before any protected
+record: the peer may have failed on our first flight before it had keys. It ends the
+connection and never counts as authenticated (``last_protected``).
 """
 
 from __future__ import annotations
@@ -51,12 +59,15 @@ class _CheckedRecordSocket(RecordSocket):
         RecordSocket.__init__(self, sock)
         self._first = False
         self._received = 0
+        self.outer_type: Optional[int] = None  # of the last record, as on the wire
 
     def recv(self) -> Any:
         self._first = True
         self._received = 0
         try:
             for result in RecordSocket.recv(self):
+                if result not in (0, 1):
+                    self.outer_type = result[0].type
                 yield result
         except TLSAbruptCloseError:
             if self._received:
@@ -134,6 +145,7 @@ class RecordChannel:
         self.write_epoch: Optional[int] = None
         self.read_epoch: Optional[int] = None
         self.records_sent = 0
+        self.last_protected = False  # the last record received was AEAD-protected
 
     # -- keys -------------------------------------------------------------------------
     def prepare(self, epoch: int, suite: RecordSuite, client_secret: bytearray,
@@ -215,6 +227,14 @@ class RecordChannel:
         if getattr(header, "ssl2", False):
             raise ProtocolViolation(AlertDescription.unexpected_message, "SSLv2 record")
         data = bytes(parser.bytes[parser.index:])
+        outer = self._layer._recordSocket.outer_type
+        self.last_protected = self.read_epoch is not None and \
+            outer == ContentType.application_data
+        if self.read_epoch is not None and not self.last_protected and not (
+                header.type == ContentType.alert and data[:1] == bytes([AlertLevel.fatal])):
+            raise ProtocolViolation(AlertDescription.unexpected_message,
+                                    f"unprotected {ContentType.toStr(header.type)} record "
+                                    "after the keys were switched")
         return header.type, data
 
     @property

@@ -15,6 +15,7 @@ from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS
                           MLS_EXT_TLS_CLIENT_HELLO_HASH, TLS_BINDING_MLS_TLS, MLSTLSMessageType,
                           check_mls_code_points, check_type_table)
 from ..peer_auth import check_peer_auth, describe_peer_auth
+from ..twoparty.config import DEFAULT_MAX_CANDIDATES
 from ..twoparty.messages import DEFAULT_MLS_TLS_TYPES
 from .framing import DEFAULT_MAX_MESSAGE
 from .suites import UnsupportedSuiteError, record_suite
@@ -152,7 +153,8 @@ class MLSTLSSettings:
                     group_id_prefix=bytes(self.group_id_prefix),
                     expected_identity=self.expected_identity,
                     trust_anchors=list(self.trust_anchors),
-                    pinned_keys=list(self.pinned_keys))
+                    pinned_keys=list(self.pinned_keys),
+                    confirmed_resumption=True)
 
     def __repr__(self) -> str:
         # No key material in reprs.
@@ -213,8 +215,38 @@ class MLSTLSServerSettings(MLSTLSSettings):
     """Server (MLS responder) options.
 
     :ivar resumable: keep every session in ``store`` so clients can resume it.
+        ``None`` (default): exactly when a ``store`` is configured, so a server keeps
+        nothing for resumption unless asked to (PROFILE.md section 9); ``True`` needs a
+        store; ``False`` keeps nothing even with one (the store then holds only the
+        KeyPackage replay cache).
+    :ivar max_resumption_candidates: results of resumption requests kept per session
+        until the client confirms one (PROFILE.md section 8); the oldest is dropped.
     """
 
-    def __init__(self, *args: Any, resumable: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, resumable: Optional[bool] = None,
+                 max_resumption_candidates: int = DEFAULT_MAX_CANDIDATES,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.resumable = resumable
+        self.max_resumption_candidates = max_resumption_candidates
+
+    @property
+    def keeps_sessions(self) -> bool:
+        """Whether sessions are written to the store for resumption."""
+        return self.store is not None if self.resumable is None else bool(self.resumable)
+
+    def validate(self) -> "MLSTLSServerSettings":
+        other = super().validate()
+        if self.resumable is True and self.store is None:
+            raise ValueError("resumable=True needs a store that keeps the sessions "
+                             "(e.g. open_store('sqlite:///path')); without one the "
+                             "server keeps nothing for resumption")
+        n = self.max_resumption_candidates
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"max_resumption_candidates must be a positive number, not {n!r}")
+        return other  # type: ignore[return-value]
+
+    def engine_options(self) -> dict[str, Any]:
+        opts = super().engine_options()
+        opts.update(max_resumption_candidates=self.max_resumption_candidates)
+        return opts

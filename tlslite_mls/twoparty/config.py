@@ -24,7 +24,11 @@ from ..mls.crypto import SigningKey, get_cipher_suite, supported_cipher_suites
 from ..mls.errors import CredentialError
 from ..mls.group import GroupConfig
 
-__all__ = ["MLSHandshakeConfig", "NoServerAuthentication", "default_store", "SHARED_SECRET_LABEL"]
+__all__ = ["DEFAULT_MAX_CANDIDATES", "MLSHandshakeConfig", "NoServerAuthentication",
+           "default_store", "SHARED_SECRET_LABEL"]
+
+#: Unconfirmed resumption results a server keeps per session (PROFILE.md section 8).
+DEFAULT_MAX_CANDIDATES = 4
 
 # The exporter label of the TLS extension mode (PROFILE.md sections 3 and 5).
 SHARED_SECRET_LABEL = b"TLS shared secret"
@@ -103,6 +107,11 @@ class MLSHandshakeConfig:
     :ivar max_key_package_lifetime: longest KeyPackage lifetime the server accepts.
     :ivar key_exports: (label, context, length) the TLS layer needs from every new epoch;
         ``None``: ``("TLS shared secret", "", MLS hash length)``.
+    :ivar confirmed_resumption: resumption as MLS-TLS does it (PROFILE.md section 8): no
+        epoch markers, both directions switch to epoch N+2 with the response, and the
+        server keeps its result as a candidate until :meth:`TwoPartySession.confirm`.
+        ``False``: the markers of section 6 (the TLS extension mode).
+    :ivar max_resumption_candidates: candidates kept per session; the oldest goes.
 
     ``signature_private`` and ``policy`` are accepted as other names of
     ``signature_key`` and ``auth_policy``.
@@ -124,6 +133,8 @@ class MLSHandshakeConfig:
     state_lifetime: Optional[float] = 7 * 24 * 3600
     creator_leaf_lifetime: int = 30 * 24 * 3600
     padding: int = 0
+    confirmed_resumption: bool = False
+    max_resumption_candidates: int = DEFAULT_MAX_CANDIDATES
     clock: Callable[[], float] = field(default=time.time, repr=False)
     # Code points (none is assigned by IANA yet).
     binding_extension_type: int = MLS_EXT_TLS_BINDING
@@ -161,6 +172,9 @@ class MLSHandshakeConfig:
         self.group_id_prefix = check_mls_code_points(
             self.binding_extension_type, self.client_hello_hash_extension_type,
             self.group_id_prefix)
+        n = self.max_resumption_candidates
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"max_resumption_candidates must be a positive number, not {n!r}")
         self._throwaway: dict[int, tuple[Credential, bytes]] = {}
 
     # -- identities ----------------------------------------------------------------

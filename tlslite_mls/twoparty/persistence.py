@@ -6,12 +6,21 @@ newer release is refused rather than misread::
 
     struct { uint16 version = 1; uint8 role; opaque last_peer_commit<V>;
              opaque group_state<V>; } SessionRecord;
+    struct { uint16 version = 2; ...version 1's fields...;
+             Candidate candidates<V>; } SessionRecord;     /* MLS-TLS, with candidates */
+    struct { opaque id<V>; uint64 epoch; opaque group_state<V>; } Candidate;
     struct { uint16 version = 1; opaque commit<V>; opaque next_group_state<V>; } PendingRecord;
 
 ``group_state`` is ``Group.export_state()`` (versioned by the core). ``last_peer_commit``
 is the hash of the peer commit that made the current epoch (empty if our own commit
 did): a commit the peer resends in a resumption request after we already applied it is
 recognised by it (PROFILE.md section 6).
+
+``candidates`` (MLS-TLS only, PROFILE.md section 8) are the results of resumption
+requests that no client has confirmed yet, next to the last confirmed state
+(``group_state``): each is the merged group at the epoch the request's connection
+uses, named by the hash of the server's response commit. A record without candidates
+is written as version 1, so the extension mode's records do not change.
 
 These records hold private keys and live epoch secrets; stores must guard them as such.
 """
@@ -24,16 +33,39 @@ from ..mls.codec import Reader, Writer
 from ..mls.errors import DecodeError
 from .errors import MessageDecodeError, UnsupportedFeature
 
-__all__ = ["SESSION_RECORD_VERSION", "SessionRecord", "PendingRecord"]
+__all__ = ["SESSION_RECORD_VERSION", "Candidate", "SessionRecord", "PendingRecord"]
 
 SESSION_RECORD_VERSION = 1
+_WITH_CANDIDATES = 2
 
 
-def _check_version(r: Reader, what: str) -> None:
+def _check_version(r: Reader, what: str, readable: tuple[int, ...] = (SESSION_RECORD_VERSION,)
+                   ) -> int:
     version = r.u16()
-    if version != SESSION_RECORD_VERSION:
+    if version not in readable:
         raise UnsupportedFeature(f"{what} version {version} is not supported "
-                                 f"(this release reads version {SESSION_RECORD_VERSION})")
+                                 f"(this release reads version "
+                                 f"{' and '.join(map(str, readable))})")
+    return version
+
+
+@dataclass
+class Candidate:
+    """The unconfirmed result of one resumption request (see the module docstring)."""
+
+    ident: bytes
+    epoch: int
+    group_state: bytes = field(repr=False)
+
+
+def _write_candidate(w: Writer, c: Candidate) -> None:
+    w.opaque(c.ident)
+    w.u64(c.epoch)
+    w.opaque(c.group_state)
+
+
+def _read_candidate(r: Reader) -> Candidate:
+    return Candidate(r.opaque(), r.u64(), r.opaque())
 
 
 @dataclass
@@ -41,21 +73,27 @@ class SessionRecord:
     role: int
     last_peer_commit: bytes
     group_state: bytes = field(repr=False)
+    candidates: list[Candidate] = field(default_factory=list)
 
     def serialize(self) -> bytes:
         w = Writer()
-        w.u16(SESSION_RECORD_VERSION)
+        w.u16(_WITH_CANDIDATES if self.candidates else SESSION_RECORD_VERSION)
         w.u8(self.role)
         w.opaque(self.last_peer_commit)
         w.opaque(self.group_state)
+        if self.candidates:
+            w.vector(self.candidates, _write_candidate)
         return w.getvalue()
 
     @classmethod
     def deserialize(cls, data: bytes) -> "SessionRecord":
         try:
             r = Reader(data)
-            _check_version(r, "session record")
+            version = _check_version(r, "session record",
+                                     (SESSION_RECORD_VERSION, _WITH_CANDIDATES))
             rec = cls(r.u8(), r.opaque(), r.opaque())
+            if version == _WITH_CANDIDATES:
+                rec.candidates = r.vector(_read_candidate)
             if not r.at_end():
                 raise DecodeError("trailing bytes")
         except DecodeError as e:

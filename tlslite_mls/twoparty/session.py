@@ -6,7 +6,9 @@ epoch 1. This engine moves it forward:
 * ``start_update()`` -- an empty commit with a full UpdatePath (PROFILE.md section 2);
 * ``receive(message)`` -- the peer's ``connection_update``, ``epoch_key_update`` marker,
   ``resumption_request`` or ``resumption_response``;
-* ``resume()`` -- the first message of a resumed connection (section 6).
+* ``resume()`` -- the first message of a resumed connection (section 6);
+* ``confirm()`` -- MLS-TLS only: the client's first record authenticated under the
+  resumed connection's keys (section 8).
 
 Each call returns the events the caller must carry out, in order (``events.py``). The
 epoch change of section 5, with U the updater and R the receiver::
@@ -26,6 +28,19 @@ the engine adopts the epoch, then the old epoch's group is retired at once; the 
 drops the ``KeyMaterial`` when both directions have switched. Nothing of a left epoch
 survives in the engine.
 
+Resumption comes in two forms. The TLS extension mode (``confirmed_resumption`` off)
+ends it with the markers of section 5. MLS-TLS (on, PROFILE.md section 8) sends request
+and response as the two first flights, in plaintext records, and switches both
+directions to epoch N+2 with the response; so that a replayed request can never
+overwrite what the client applied, the server keeps each result as a *candidate* next
+to the last confirmed state and promotes it only on :meth:`confirm`::
+
+    C: resume()             -> [Send(resumption_request)]
+    S: receive(request)     -> [Send(resumption_response), SwitchSendingKeys(N+2),
+                                SwitchReceivingKeys(N+2)]          (candidate stored)
+    C: receive(response)    -> [SwitchSendingKeys(N+2), SwitchReceivingKeys(N+2)]
+    S: confirm()            -> candidate promoted, other candidates dropped
+
 Failure atomicity: the peer's commit is processed on a scratch copy of the group, the
 new state is written to the store (when the session is persisted) before any event is
 returned, and only then does the session change. Any exception leaves the session (and
@@ -43,13 +58,14 @@ from ..mls.constants import ContentType, WireFormat
 from ..mls.errors import DecodeError, MLSError, StateError
 from ..mls.group import Group, StagedCommit
 from ..mls.messages import MLSMessage
-from ..store import ABSENT
+from ..store import ABSENT, StoreConflict
 from .config import MLSHandshakeConfig
-from .errors import (BindingError, IllegalParameter, InvalidCommit, MessageDecodeError, UnexpectedMessage,
-                     UpdateInFlight, WrongEpoch, as_engine_error)
+from .errors import (BindingError, IllegalParameter, InvalidCommit, MessageDecodeError,
+                     MessageVerificationError, UnexpectedMessage, UpdateInFlight, WrongEpoch,
+                     as_engine_error)
 from .events import Event, KeyMaterial, Send, SwitchReceivingKeys, SwitchSendingKeys
 from .messages import Kind, TwoPartyMLSMessage
-from .persistence import PendingRecord, SessionRecord
+from .persistence import Candidate, PendingRecord, SessionRecord
 
 __all__ = ["Role", "State", "TwoPartySession"]
 
@@ -68,6 +84,8 @@ class State(str, Enum):
                                              # sending; waiting for its marker to switch reading
     LOADED = "loaded"                        # restored from the store: resumption only
     AWAIT_RESPONSE = "await_response"        # our resumption request is out
+    AWAIT_CONFIRMATION = "await_confirmation"  # MLS-TLS server: resumed as a candidate,
+                                               # waiting for the client's first record
 
 
 class _Pending:
@@ -85,6 +103,41 @@ class _Pending:
 
 def _commit_hash(message: bytes) -> bytes:
     return hashlib.sha256(message).digest()
+
+
+# Store writes that lose a compare-and-swap race (another connection of the same session
+# wrote meanwhile) are merged and retried this often before the error is raised.
+_STORE_ATTEMPTS = 8
+
+
+class _Stored:
+    """The persisted session as loaded: the confirmed state, pending commit, candidates."""
+
+    __slots__ = ("record", "pending", "revision", "expires_at")
+
+    def __init__(self, record: SessionRecord, pending: Optional[bytes], revision: int,
+                 expires_at: Optional[float]) -> None:
+        self.record = record
+        self.pending = pending
+        self.revision = revision
+        self.expires_at = expires_at
+
+    @classmethod
+    def read(cls, store: Any, key: bytes) -> Optional["_Stored"]:
+        found = store.load_group_record(key)
+        if found is None:
+            return None
+        return cls(SessionRecord.deserialize(found.state), store.load_pending_commit(key),
+                   found.revision, found.expires_at)
+
+    def confirmed_fingerprint(self) -> bytes:
+        """Names the confirmed part (group, last peer commit, pending commit) as stored."""
+        confirmed = SessionRecord(self.record.role, self.record.last_peer_commit,
+                                  self.record.group_state).serialize()
+        return hashlib.sha256(confirmed + b"\x00" + (self.pending or b"")).digest()
+
+    def has_candidate(self, ident: bytes) -> bool:
+        return any(c.ident == ident for c in self.record.candidates)
 
 
 class TwoPartySession:
@@ -108,6 +161,11 @@ class TwoPartySession:
         self._store: Any = None
         self._key: Optional[bytes] = None
         self._revision: int = ABSENT
+        self._stored: Optional[_Stored] = None  # as loaded (MLS-TLS server resumption)
+        # Our candidate, and what it was built on: ("confirmed", fingerprint) or
+        # ("candidate", ident).
+        self._candidate: Optional[bytes] = None
+        self._candidate_base: tuple[str, bytes] = ("", b"")
 
     # -- what the TLS layer reads ------------------------------------------------------
     @property
@@ -153,6 +211,11 @@ class TwoPartySession:
     def update_in_flight(self) -> bool:
         """True while an epoch change is under way: no new update, no TLS KeyUpdate."""
         return self._state is not State.IDLE
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """MLS-TLS server after a resumption: call :meth:`confirm` on the first record."""
+        return self._state is State.AWAIT_CONFIRMATION
 
     @property
     def persisted_key(self) -> Optional[bytes]:
@@ -279,6 +342,8 @@ class TwoPartySession:
         raise UnexpectedMessage(f"epoch_key_update while {self._state.value}")
 
     def _on_request(self, commit: bytes) -> list[Event]:
+        if self._config.confirmed_resumption:
+            return self._on_request_candidate(commit)
         if self._state is State.AWAIT_RESPONSE:
             if self.role is Role.INITIATOR:
                 # Crossing requests: decided by the original roles (section 6).
@@ -336,11 +401,167 @@ class TwoPartySession:
             raise UnexpectedMessage(f"resumption_response while {self._state.value}")
         assert self._pending is not None
         new = self._stage(commit, self._pending.group)
-        return self._apply_peer_commit(new, commit, drop=[self._group, self._pending.group])
+        # MLS-TLS (section 8): no markers, both directions at N+2 at once.
+        return self._apply_peer_commit(new, commit, drop=[self._group, self._pending.group],
+                                       markers=not self._config.confirmed_resumption)
+
+    # -- MLS-TLS resumption (PROFILE.md section 8) ----------------------------------------
+
+    # -- MLS-TLS resumption (PROFILE.md section 8) ----------------------------------------
+    def _request_bases(self, commit: bytes, epoch: int) -> list[tuple[str, bytes, Any]]:
+        """What a request may build on: (kind, name, make) where ``make()`` returns the
+        next epoch's group and whether it is a new object to retire on failure.
+
+        The last confirmed state with the section 6 rules (its own epoch, its pending
+        commit, a commit it applied already), then every candidate of the request's
+        epoch, newest first: a client that applied one finds it. Only the state the
+        client really holds can decrypt its commit, so trying them in turn is safe.
+        """
+        bases: list[tuple[str, bytes, Any]] = []
+        group, pending, last_peer = self._group, self._pending, self._last_peer_commit
+        stored = self._stored
+        fingerprint = stored.confirmed_fingerprint() if stored is not None else b""
+        if epoch == group.epoch - 1 and last_peer and _commit_hash(commit) == last_peer:
+            bases.append(("confirmed", fingerprint, lambda: (group, False)))
+        if epoch == group.epoch:
+            bases.append(("confirmed", fingerprint, lambda: (self._stage(commit, group), True)))
+        if pending is not None and epoch == pending.group.epoch:
+            bases.append(("confirmed", fingerprint,
+                          lambda: (self._stage(commit, pending.group), True)))
+        for cand in reversed(stored.record.candidates if stored is not None else []):
+            if cand.epoch == epoch:
+                bases.append(("candidate", cand.ident,
+                              lambda c=cand: (self._stage_on_candidate(commit, c), True)))
+        return bases
+
+    def _stage_on_candidate(self, commit: bytes, cand: Candidate) -> Group:
+        policy = self._config.server_policy() if self.role is Role.RESPONDER \
+            else self._config.client_policy()
+        try:
+            base = Group.import_state(cand.group_state, self._config.group_config(policy))
+        except MLSError as e:
+            raise as_engine_error(e) from e
+        try:
+            return self._stage(commit, base)
+        finally:
+            base.retire()
+
+    def _on_request_candidate(self, commit: bytes) -> list[Event]:
+        """The server's side of an MLS-TLS resumption: a new candidate, never an overwrite."""
+        if self._state is not State.LOADED:
+            raise UnexpectedMessage(f"resumption_request while {self._state.value}")
+        epoch = _commit_epoch(commit, self._group.group_id)
+        bases = self._request_bases(commit, epoch)
+        if not bases:
+            raise WrongEpoch(f"resumption_request for epoch {epoch}, which matches no state "
+                             f"kept for this session (confirmed epoch {self._group.epoch})")
+        first_error: Optional[BaseException] = None
+        base: Optional[Group] = None
+        for kind, name, make in bases:
+            try:
+                base, fresh = make()
+            except (MessageVerificationError, InvalidCommit, IllegalParameter) as e:
+                first_error = first_error or e
+                continue
+            self._candidate_base = (kind, name)
+            break
+        if base is None:
+            assert first_error is not None
+            raise first_error
+        try:
+            pc = base.commit()
+        finally:
+            if fresh:
+                base.retire()
+        new = pc.group
+        ident = _commit_hash(pc.message_bytes)
+        try:
+            keys = self._material(new)
+            if self._store is not None:
+                self._add_candidate(Candidate(ident, new.epoch, new.export_state()))
+        except BaseException:
+            new.retire()
+            raise
+        for g in [self._group] + self._pending_groups():
+            g.retire()
+        self._group, self._pending, self._last_peer_commit = new, None, b""
+        self._candidate = ident
+        self._send_epoch = self._recv_epoch = new.epoch
+        self._state = State.AWAIT_CONFIRMATION
+        return [Send(TwoPartyMLSMessage(Kind.RESUMPTION_RESPONSE, commit=pc.message_bytes)),
+                SwitchSendingKeys(new.epoch, keys), SwitchReceivingKeys(new.epoch, keys.copy())]
+
+    def _add_candidate(self, candidate: Candidate) -> None:
+        """Store ``candidate`` next to the confirmed state; merge with concurrent writers."""
+        stored = self._stored
+        assert stored is not None and self._key is not None
+        kind, name = self._candidate_base
+        for _ in range(_STORE_ATTEMPTS):
+            if stored is None or (kind == "confirmed" and
+                                  stored.confirmed_fingerprint() != name) or \
+                    (kind == "candidate" and not stored.has_candidate(name)):
+                raise WrongEpoch("the session changed while this resumption was processed")
+            rec = stored.record
+            keep = (rec.candidates + [candidate])[-self._config.max_resumption_candidates:]
+            record = SessionRecord(rec.role, rec.last_peer_commit, rec.group_state, keep)
+            try:
+                # The group's lifetime stays as it was: a replayed request extends nothing.
+                self._store.save_group_and_pending(
+                    self._key, record.serialize(), stored.pending,
+                    expires_at=stored.expires_at, revision=stored.revision + 1,
+                    expected_revision=stored.revision)
+            except StoreConflict:
+                stored = _Stored.read(self._store, self._key)
+                continue
+            self._revision = stored.revision + 1
+            return
+        raise StoreConflict(stored.revision if stored else ABSENT, ABSENT)
+
+    def confirm(self) -> None:
+        """Key confirmation: the client's first record authenticated under our keys.
+
+        Promotes our candidate to the confirmed state and drops every other candidate
+        (PROFILE.md section 8). If the candidate was dropped from the store meanwhile
+        (the cap) it is still promoted as long as the confirmed state it was built on is
+        unchanged; if another connection confirmed the session meanwhile, this one
+        carries on without writing to the store.
+        """
+        if self._state is not State.AWAIT_CONFIRMATION:
+            raise UnexpectedMessage(f"nothing to confirm while {self._state.value}")
+        if self._store is not None:
+            self._promote()
+        self._stored = None
+        self._state = State.IDLE
+
+    def _promote(self) -> None:
+        assert self._key is not None and self._candidate is not None
+        record = SessionRecord(int(self.role), b"", self._group.export_state()).serialize()
+        lifetime = self._config.state_lifetime
+        expires = self._config.clock() + lifetime if lifetime is not None else None
+        base_fp = self._stored.confirmed_fingerprint() if self._stored is not None else b""
+        for _ in range(_STORE_ATTEMPTS):
+            stored = _Stored.read(self._store, self._key)
+            if stored is not None and not stored.has_candidate(self._candidate) and \
+                    stored.confirmed_fingerprint() != base_fp:
+                self._store, self._key = None, None
+                return
+            found = stored.revision if stored is not None else ABSENT
+            try:
+                self._store.save_group_and_pending(self._key, record, None, expires_at=expires,
+                                                   revision=found + 1, expected_revision=found)
+            except StoreConflict:
+                continue
+            self._revision = found + 1
+            return
+        raise StoreConflict(found, ABSENT)
 
     # -- shared steps -------------------------------------------------------------------
-    def _apply_peer_commit(self, new: Group, commit: bytes, drop: list[Group]) -> list[Event]:
-        """Adopt a staged peer commit: section 5 step 2 (also the end of a resumption)."""
+    def _apply_peer_commit(self, new: Group, commit: bytes, drop: list[Group],
+                           markers: bool = True) -> list[Event]:
+        """Adopt a staged peer commit: section 5 step 2 (also the end of a resumption).
+
+        ``markers=False``: the end of an MLS-TLS resumption, both directions switch now.
+        """
         try:
             keys = self._material(new)
             self._write(new, None, _commit_hash(commit))
@@ -352,6 +573,10 @@ class TwoPartySession:
         self._group, self._pending = new, None
         self._last_peer_commit = _commit_hash(commit)
         self._send_epoch = new.epoch
+        if not markers:
+            self._recv_epoch = new.epoch
+            self._state = State.IDLE
+            return [SwitchSendingKeys(new.epoch, keys), SwitchReceivingKeys(new.epoch, keys.copy())]
         self._recv_material = keys
         self._state = State.AWAIT_PEER_MARKER
         return [Send(TwoPartyMLSMessage.marker(new.epoch)),
@@ -467,6 +692,7 @@ class TwoPartySession:
         session = cls(group, role, config, state=State.LOADED, pending=pending,
                       last_peer_commit=rec.last_peer_commit, key_epochs=None)
         session._store, session._key, session._revision = store, bytes(key), record.revision
+        session._stored = _Stored(rec, raw, record.revision, record.expires_at)
         return session
 
     def close(self) -> None:
@@ -477,6 +703,7 @@ class TwoPartySession:
             self._recv_material.wipe()
             self._recv_material = None
         self._pending = None
+        self._stored = None
 
 
 def _commit_epoch(commit: bytes, group_id: bytes) -> int:
