@@ -138,8 +138,9 @@ def resume_unconfirmed(sstore: Any, cstore: Any) -> tuple[bytes, int]:
     except MLSTLSError:
         pass  # (a protocol with epoch markers would wait for one here)
     epoch = c.epoch
-    c.sock.shutdown(socket.SHUT_RDWR)
-    c.sock.close()
+    if not c.closed:
+        c.sock.shutdown(socket.SHUT_RDWR)
+        c.sock.close()
     srv.join()
     tap.join()
     assert tap.types(tap.up)[0] == HANDSHAKE and tap.types(tap.down)[0] == HANDSHAKE
@@ -335,10 +336,10 @@ def test_client_refuses_plaintext_after_the_response():
     settings = server_settings(sstore).validate()
     session = TwoPartySession.load(MLSHandshakeConfig(**settings.engine_options()), gid)
     session.set_key_exports(traffic_exports(record_suite(3)))
+    n = session.epoch  # the client closed properly: its request is for this epoch
     response = session.receive(from_mls_tls(request))[0]
     b.sendall(record(HANDSHAKE, to_mls_tls(response.message).serialize()))
-    b.sendall(record(HANDSHAKE, TwoPartyMessage(T.EPOCH_KEY_UPDATE,
-                                                epoch=session.epoch).serialize()))
+    b.sendall(record(HANDSHAKE, TwoPartyMessage(T.EPOCH_KEY_UPDATE, epoch=n + 2).serialize()))
     t.join(30)
     session.close()
     b.close()
@@ -424,7 +425,8 @@ def test_candidate_ident_is_the_response_hash():
         c.handshake()
     except MLSTLSError:
         pass
-    c.sock.close()
+    if not c.closed:
+        c.sock.close()
     srv.join()
     tap.join()
     response = TwoPartyMessage.deserialize(tap.down[0][5:])
