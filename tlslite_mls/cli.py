@@ -16,6 +16,7 @@ import argparse
 import datetime
 import hashlib
 import html
+import logging
 import os
 import select
 import socket
@@ -32,7 +33,12 @@ from .mls.auth import AcceptAnyCredential
 from .mls.credentials import Credential
 from .mls.crypto import get_cipher_suite
 from .tls import MLSClientSettings, MLSServerSettings, MLSTLSConnection
+from .serving import (ConnectionServer, Guard, add_limit_arguments, limits_from_args,
+                      limits_text, log_to_stderr, short_identity)
+from .store.factory import store_name
 from .tls.settings import DEFAULT_MLS_SUITES
+
+log = logging.getLogger("tlslite_mls.server")
 
 # Which MLS suites a signature key type can serve (RFC 9420 section 17.1).
 _SUITES_BY_KEY = {"ed25519": [1, 3], "ed448": [4, 6], "secp256r1": [2],
@@ -180,9 +186,9 @@ def summary(conn: MLSTLSConnection) -> str:
     """One line: protocol, MLS or not, suite, epoch, peer identity."""
     version = {(3, 4): "TLS 1.3", (3, 3): "TLS 1.2"}.get(conn.version, str(conn.version))
     if conn.mls_negotiated:
-        peer = conn.mls_peer_identity or b""
         return (f"{version}, MLS negotiated, MLS suite {_suite_name(conn.mls_cipher_suite)}, "
-                f"epoch {conn.mls_epoch}, peer identity {peer.decode(errors='replace')!r}")
+                f"epoch {conn.mls_epoch}, peer identity "
+                f"{short_identity(conn.mls_peer_identity or b'')}")
     reason = f" ({conn.mls_declined_reason})" if conn.mls_declined_reason else ""
     return f"{version}, MLS not negotiated{reason}, classic TLS 1.3 with {tls_suite_name(conn)}"
 
@@ -230,30 +236,45 @@ def _http(conn: MLSTLSConnection) -> None:
                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
 
 
-def _serve_one(sock: socket.socket, settings: MLSServerSettings, tls: TLSIdentity,
-               keylog: Optional[str], log: Any,
-               handler: Callable[[MLSTLSConnection], None] = _echo) -> None:
-    conn = MLSTLSConnection(sock, mls_settings=settings, keylog=keylog)
-    try:
+def _server_handler(settings: MLSServerSettings, tls: TLSIdentity, keylog: Optional[str],
+                    serve: Callable[[MLSTLSConnection], None] = _echo
+                    ) -> Callable[[socket.socket, Guard], None]:
+    """One connection: handshake (under the guard's deadline), summary line, then
+    ``serve`` (echo, or the HTTP page)."""
+    def handle(sock: socket.socket, guard: Guard) -> None:
+        conn = MLSTLSConnection(sock, mls_settings=settings, keylog=keylog)
         conn.handshakeServer(certChain=tls.chain, privateKey=tls.key, settings=tls_settings())
-        print(f"server: {summary(conn)}", file=log, flush=True)
-        handler(conn)
+        guard.handshake_done()
+        log.info("%s, from %s", summary(conn), guard.peer)
+        serve(conn)
         conn.close()
-    except Exception as exc:  # noqa: BLE001 - one failed client must not stop the server
-        print(f"server: connection failed: {exc}", file=log, flush=True)
-    finally:
-        sock.close()
+    return handle
+
+
+def open_cli_store(spec: Optional[str]) -> Any:
+    """The ``--store`` option's store, probed once; a store that cannot be opened ends
+    the command with one line naming it (no traceback)."""
+    if not spec:
+        return None
+    from .store import StoreError, open_store_checked
+    try:
+        return open_store_checked(spec)
+    except (ValueError, StoreError) as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
     suites, cred, key = mls_identity(args, "server")
     anchors = _load_anchors(args.trust_anchor) if getattr(args, "trust_anchor", None) else ()
     return MLSServerSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
-                             trust_anchors=anchors, send_certificates=args.send_certificates)
+                             trust_anchors=anchors, send_certificates=args.send_certificates,
+                             store=open_cli_store(getattr(args, "store", None)))
 
 
 def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None,
                bound: Optional[list] = None) -> int:
+    log_to_stderr()
+    limits = limits_from_args(args)
     settings = make_server_settings(args).validate()
     if args.cert or args.key:
         if not (args.cert and args.key):
@@ -263,24 +284,20 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     else:
         tls = throwaway_tls_identity()
     host, port = args.address
-    srv = socket.create_server((host, port))
+    srv = socket.create_server((host, port), backlog=128)
     if bound is not None:
         bound.append(srv.getsockname()[1])
-    print(f"server: listening on {host}:{srv.getsockname()[1]}, MLS {args.mls}, "
-          f"identity {_identity_text(settings.credential)}", file=sys.stderr, flush=True)
+    log.info("listening on %s:%d, MLS %s, identity %s, store %s, %s", host,
+             srv.getsockname()[1], args.mls, _identity_text(settings.credential),
+             store_name(args.store) if getattr(args, "store", None) else "memory (default)",
+             limits_text(limits))
     if ready is not None:
         ready.set()
-    served = 0
-    serve_args = (settings, tls, args.keylog, sys.stderr, _http if getattr(args, "http", False) else _echo)
+    server = ConnectionServer(srv, _server_handler(settings, tls, args.keylog,
+                                              _http if getattr(args, "http", False) else _echo),
+                              mode=f"TLS extension mode, MLS {args.mls}", limits=limits)
     try:
-        while args.count == 0 or served < args.count:
-            sock, _ = srv.accept()
-            served += 1
-            if args.count:
-                _serve_one(sock, *serve_args)
-            else:
-                threading.Thread(target=_serve_one, daemon=True,
-                                 args=(sock, *serve_args)).start()
+        server.serve(count=args.count)
     except KeyboardInterrupt:
         pass
     finally:
@@ -290,7 +307,7 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
 
 def _identity_text(cred: Credential) -> str:
     if cred.identity:
-        return repr(cred.identity.decode(errors="replace"))
+        return short_identity(cred.identity)
     return "x509"
 
 
@@ -569,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--http", action="store_true",
                    help="instead of echoing, answer each connection's first HTTP request with "
                         "a page saying what was negotiated (for browsers and curl)")
+    add_limit_arguments(s)
     _mls_tls_options(s, "server")
     s.add_argument("address", type=parse_address, metavar="HOST:PORT")
     c = sub.add_parser("client", help="stdin to the server, replies to stdout")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import multiprocessing
 import os
 import select
@@ -28,11 +29,14 @@ import statistics
 import sys
 import threading
 import time
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Callable, Optional, Sequence, TextIO
 
 from ..mls.crypto import get_cipher_suite
+from ..serving import ConnectionServer, Guard, short_identity
 from .connection import MLSTLSChannel, MLSTLSClient, MLSTLSServer, UpdateInFlight
 from .settings import DEFAULT_MLS_TLS_SUITES, MLSTLSClientSettings, MLSTLSServerSettings
+
+log = logging.getLogger("tlslite_mls.server")
 
 __all__ = ["add_arguments", "make_server_settings", "make_client_settings",
            "client_authentication", "summary",
@@ -78,11 +82,8 @@ def _identity(args: argparse.Namespace, role: str) -> tuple[list[int], Any, byte
 
 
 def _store(args: argparse.Namespace) -> Any:
-    spec = getattr(args, "store", None)
-    if not spec:
-        return None
-    from ..store import open_store
-    return open_store(spec)
+    from ..cli import open_cli_store
+    return open_cli_store(getattr(args, "store", None))
 
 
 def make_server_settings(args: argparse.Namespace) -> MLSTLSServerSettings:
@@ -140,10 +141,10 @@ def _suite_name(suite: Optional[int]) -> str:
 
 def summary(conn: MLSTLSChannel) -> str:
     """One line: mode, MLS suite, record protection, epoch, peer identity."""
-    peer = (conn.peer_identity or b"").decode(errors="replace")
     how = "resumed" if conn.resumed else "new session"
     return (f"MLS-TLS ({how}), MLS suite {_suite_name(conn.cipher_suite)}, records "
-            f"{conn.record_cipher_suite}, epoch {conn.epoch}, peer identity {peer!r}")
+            f"{conn.record_cipher_suite}, epoch {conn.epoch}, peer identity "
+            f"{short_identity(conn.peer_identity or b'')}")
 
 
 # ----------------------------------------------------------------------------
@@ -169,50 +170,48 @@ def echo(conn: MLSTLSChannel, update_every: int = 0,
                 pass  # the next chunk will do
 
 
-def _serve_one(sock: socket.socket, settings: MLSTLSServerSettings, update_every: int,
-               log: Any) -> None:
-    conn = MLSTLSServer(sock, settings)
-    try:
-        conn.handshake()
-        print(f"server: {summary(conn)}", file=log, flush=True)
-        chunks = echo(conn, update_every)
-        print(f"server: closed after {chunks} chunks at epoch {conn.epoch} "
-              f"({conn.epoch_changes} epoch changes, {conn.updates_started} started here)", file=log, flush=True)
-        conn.close()
-    except Exception as exc:  # noqa: BLE001 - one failed client must not stop the server
-        print(f"server: connection failed: {type(exc).__name__}: {exc}", file=log, flush=True)
-    finally:
-        conn.close()
-        sock.close()
+def _echo_handler(settings: MLSTLSServerSettings,
+                  update_every: int) -> Callable[[socket.socket, Guard], None]:
+    """One connection: handshake (under the guard's deadline), summary line, echo."""
+    def handle(sock: socket.socket, guard: Guard) -> None:
+        conn = MLSTLSServer(sock, settings)
+        try:
+            conn.handshake()
+            guard.handshake_done()
+            log.info("%s, from %s", summary(conn), guard.peer)
+            chunks = echo(conn, update_every)
+            log.info("closed after %d chunks at epoch %s (%d epoch changes, %d started "
+                     "here), %s", chunks, conn.epoch, conn.epoch_changes, conn.updates_started,
+                     guard.peer)
+        finally:
+            conn.close()
+    return handle
 
 
 def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None,
                bound: Optional[list] = None) -> int:
     """The echo server: ``--count`` connections one at a time, or forever in threads."""
+    from ..serving import limits_from_args, limits_text, log_to_stderr
+    from ..store import store_name
+    log_to_stderr()
+    limits = limits_from_args(args)
     settings = make_server_settings(args)
     host, port = args.address
-    srv = socket.create_server((host, port))
+    srv = socket.create_server((host, port), backlog=128)
     if bound is not None:
         bound.append(srv.getsockname()[1])
     cred = settings.credential
-    print(f"server: listening on {host}:{srv.getsockname()[1]}, MLS-TLS, suites "
-          f"{', '.join(f'0x{s:04x}' for s in settings.suites)}, identity "
-          f"{cred.identity.decode(errors='replace')!r}" if cred.identity else "x509",
-          file=sys.stderr, flush=True)
+    spec = getattr(args, "store", None)
+    log.info("listening on %s:%d, MLS-TLS, suites %s, identity %s, store %s, %s", host,
+             srv.getsockname()[1], ", ".join(f"0x{s:04x}" for s in settings.suites),
+             short_identity(cred.identity) if cred.identity else "x509",
+             store_name(spec) if spec else "memory (default)", limits_text(limits))
     if ready is not None:
         ready.set()
-    count = getattr(args, "count", 0) or 0
-    update_every = getattr(args, "update_every", 0) or 0
-    served = 0
+    server = ConnectionServer(srv, _echo_handler(settings, getattr(args, "update_every", 0) or 0),
+                              mode="MLS-TLS", limits=limits)
     try:
-        while count == 0 or served < count:
-            sock, _ = srv.accept()
-            served += 1
-            if count:
-                _serve_one(sock, settings, update_every, sys.stderr)
-            else:
-                threading.Thread(target=_serve_one, daemon=True,
-                                 args=(sock, settings, update_every, sys.stderr)).start()
+        server.serve(count=getattr(args, "count", 0) or 0)
     except KeyboardInterrupt:
         pass
     finally:

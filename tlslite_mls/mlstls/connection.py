@@ -111,7 +111,8 @@ class MLSTLSChannel:
         self._settings = settings.validate()
         self._types = self._settings.message_types
         self._records = RecordChannel(sock, client=self.is_client)
-        self._reassembler = HandshakeReassembler(self._types, self._settings.max_message)
+        self._reassembler = HandshakeReassembler(self._types,
+                                                 self._settings.max_handshake_message)
         self._session: Optional[TwoPartySession] = None
         self._rsuite: Optional[RecordSuite] = None
         self._soft_limit = 0
@@ -219,6 +220,8 @@ class MLSTLSChannel:
             if not self._closed:
                 self.sock.settimeout(previous)
         self._handshaken = True
+        # The peer is authenticated: post-handshake messages get the larger bound.
+        self._reassembler.max_message = self._settings.max_message
         self._after_handshake()
 
     def _do_handshake(self) -> None:

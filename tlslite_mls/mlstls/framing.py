@@ -24,7 +24,8 @@ from ..mls.errors import DecodeError
 from ..twoparty.messages import DEFAULT_MLS_TLS_TYPES, TwoPartyMessage
 from .errors import ProtocolViolation
 
-__all__ = ["HandshakeReassembler", "fragment", "MAX_FRAGMENT", "DEFAULT_MAX_MESSAGE"]
+__all__ = ["HandshakeReassembler", "fragment", "MAX_FRAGMENT", "DEFAULT_MAX_MESSAGE",
+           "DEFAULT_MAX_HANDSHAKE_MESSAGE"]
 
 # RFC 8446 section 5.1: TLSPlaintext.length and TLSInnerPlaintext content <= 2^14.
 MAX_FRAGMENT = 1 << 14
@@ -32,6 +33,9 @@ MAX_FRAGMENT = 1 << 14
 # KeyPackage is about 300 bytes and a Welcome about 1 kB; large post-quantum
 # credentials stay far below this.
 DEFAULT_MAX_MESSAGE = 1 << 20
+# PROFILE.md section 9: before authentication (the hellos, a resumption request) a
+# message may be at most 128 KiB (a 64 KiB credential plus the rest).
+DEFAULT_MAX_HANDSHAKE_MESSAGE = 128 * 1024
 
 
 class _NeedMore(Exception):
@@ -39,9 +43,17 @@ class _NeedMore(Exception):
 
 
 class _OpenEndedReader(Reader):
-    """A Reader over a prefix of a message: running off its end means "wait"."""
+    """A Reader over a prefix of a message: running off its end means "wait".
 
-    __slots__ = ()
+    A vector whose declared length would take the message past ``limit`` is refused
+    as soon as that length is read, before its bytes are waited for.
+    """
+
+    __slots__ = ("limit",)
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        Reader.__init__(self, data)
+        self.limit = limit
 
     def _take(self, n: int) -> bytes:
         if self.pos + n > self.end:
@@ -57,6 +69,11 @@ class _OpenEndedReader(Reader):
         # The vector's length is read from here; its body must then be present.
         save = self.pos
         n = self.varint()
+        if self.pos + n > self.limit:
+            raise ProtocolViolation(
+                AlertDescription.decode_error,
+                f"handshake message declares a vector of {n} bytes: longer than "
+                f"{self.limit} bytes in all")
         if self.pos + n > self.end:
             self.pos = save
             raise _NeedMore()
@@ -77,12 +94,14 @@ class HandshakeReassembler:
     One record may carry several messages and one message may span several
     records; :attr:`pending` says whether a partial message is buffered (a key
     change must not happen in the middle of a message, RFC 8446 section 5.1).
+    :attr:`max_message` is the bound in bytes; the channel raises it once the peer
+    is authenticated.
     """
 
     def __init__(self, types: Mapping[MLSTLSMessageType, int] = DEFAULT_MLS_TLS_TYPES,
                  max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         self._types = types
-        self._max = max_message
+        self.max_message = max_message
         self._buf = bytearray()
 
     @property
@@ -104,14 +123,14 @@ class HandshakeReassembler:
         out: list[TwoPartyMessage] = []
         while self._buf:
             self._check_version()
-            reader = _OpenEndedReader(bytes(self._buf))
+            reader = _OpenEndedReader(bytes(self._buf), self.max_message)
             try:
                 msg = TwoPartyMessage.read(reader, self._types)
             except _NeedMore:
-                if len(self._buf) > self._max:
+                if len(self._buf) > self.max_message:
                     raise ProtocolViolation(
                         AlertDescription.decode_error,
-                        f"handshake message longer than {self._max} bytes") from None
+                        f"handshake message longer than {self.max_message} bytes") from None
                 break
             except DecodeError as exc:
                 raise ProtocolViolation(AlertDescription.decode_error,

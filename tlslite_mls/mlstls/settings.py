@@ -17,7 +17,7 @@ from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS
 from ..peer_auth import check_peer_auth, describe_peer_auth
 from ..twoparty.config import DEFAULT_MAX_CANDIDATES
 from ..twoparty.messages import DEFAULT_MLS_TLS_TYPES
-from .framing import DEFAULT_MAX_MESSAGE
+from .framing import DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_MAX_MESSAGE
 from .suites import UnsupportedSuiteError, record_suite
 
 __all__ = ["MLSTLSSettings", "MLSTLSClientSettings", "MLSTLSServerSettings",
@@ -59,7 +59,11 @@ class MLSTLSSettings:
         is started; ``None`` for the RFC 8446 section 5.5 based default of the suite.
     :ivar key_usage_limit: records under one sending key after which the connection is
         closed if the epoch change has not completed; ``None`` for RFC 8446 section 5.5.
-    :ivar max_message: largest TwoPartyMessage reassembled from several records.
+    :ivar max_message: largest TwoPartyMessage once the peer is authenticated (after
+        the handshake), bytes.
+    :ivar max_handshake_message: largest TwoPartyMessage before that (the hellos, a
+        resumption request). Both are checked against declared lengths before the
+        bytes are buffered (PROFILE.md section 9); over them is ``decode_error``.
     :ivar timeout: socket timeout in seconds while the handshake runs (``None``: none).
     """
 
@@ -71,6 +75,7 @@ class MLSTLSSettings:
                  key_update_after: Optional[int] = None,
                  key_usage_limit: Optional[int] = None,
                  max_message: int = DEFAULT_MAX_MESSAGE,
+                 max_handshake_message: int = DEFAULT_MAX_HANDSHAKE_MESSAGE,
                  timeout: Optional[float] = 30.0,
                  binding_extension_type: int = MLS_EXT_TLS_BINDING,
                  client_hello_hash_extension_type: int = MLS_EXT_TLS_CLIENT_HELLO_HASH,
@@ -91,6 +96,7 @@ class MLSTLSSettings:
         self.key_update_after = key_update_after
         self.key_usage_limit = key_usage_limit
         self.max_message = max_message
+        self.max_handshake_message = max_handshake_message
         self.timeout = timeout
         self.binding_extension_type = binding_extension_type
         self.client_hello_hash_extension_type = client_hello_hash_extension_type
@@ -132,8 +138,9 @@ class MLSTLSSettings:
             if self.key_update_after is not None and \
                     self.key_usage_limit <= self.key_update_after:
                 raise ValueError("key_usage_limit must be above key_update_after")
-        if not isinstance(self.max_message, int) or self.max_message < 1 << 14:
-            raise ValueError("max_message must be at least 16384 bytes")
+        for name in ("max_message", "max_handshake_message"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1 << 14:
+                raise ValueError(f"{name} must be at least 16384 bytes")
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError("timeout must be positive seconds or None")
         check_peer_auth(self, other, "server" if self.is_client else "client")

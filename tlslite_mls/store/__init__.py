@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from .base import ABSENT, MAX_REVISION, GroupRecord, StateStore
 from .envelope import FORMAT_VERSION
-from .errors import CorruptState, StoreConflict, StoreError, UnsupportedStateVersion
-from .factory import open_store
+from .errors import (CorruptState, StoreConflict, StoreError, StoreUnavailable,
+                     UnsupportedStateVersion)
+from .factory import open_store, open_store_checked, store_name
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
@@ -32,8 +33,11 @@ __all__ = [
     "StateStore",
     "StoreConflict",
     "StoreError",
+    "StoreUnavailable",
     "UnsupportedStateVersion",
     "open_store",
+    "open_store_checked",
+    "store_name",
 ]
 
 

@@ -53,3 +53,12 @@ class CorruptState(StoreError):
 
 def _rev(revision: int) -> str:
     return "none (absent)" if revision < 0 else str(revision)
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be opened or reached: a down Redis, an unreadable SQLite file.
+
+    A handshake that needs the store then cannot go on with MLS: a ``preferred``
+    extension-mode server declines MLS (classic TLS 1.3), a ``required`` one and an
+    MLS-TLS server end the connection with ``internal_error``.
+    """

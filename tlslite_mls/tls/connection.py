@@ -33,6 +33,7 @@ methods below carry the extension and the secret instead (see ``HOOKS``).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterator, Optional
 
 from tlslite.constants import AlertDescription, ExtensionType, HandshakeType
@@ -47,12 +48,18 @@ from tlslite.tlsconnection import TLSConnection
 from . import engine as _engine
 from . import keylog as _keylog
 from .errors import MLSNegotiationError, alert_for, describe
+from .bounded import (DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_MAX_POST_HANDSHAKE_MESSAGE,
+                      BoundedDefragmenter)
 from .extension import MLSBodyTooLarge, MLSHandshakeExtension, find_all, register_extension
+from ..serving import peer_text
+from ..store.errors import StoreUnavailable
 from .accel import OpenSSLRecordLayer, get_kex
 from .post_handshake import MLSPostHandshakeMixin
 from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
 
 from tlslite.constants import TLS_1_3_HRR
+
+log = logging.getLogger(__name__)
 
 # draft-housley section 6.1: the exporter label of the TLS shared secret.
 SHARED_SECRET_LABEL = b"TLS shared secret"
@@ -141,6 +148,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         TLSConnection.__init__(self, sock)
         # Record protection by OpenSSL (accel.py); the buffered socket stays tlslite-ng's.
         self._recordLayer = OpenSSLRecordLayer(self.sock)
+        # PROFILE.md section 9: handshake messages bounded before they are buffered.
+        self._defragmenter = BoundedDefragmenter(self._defragmenter, self._mls_message_limit)
         self.mls_settings = mls_settings
         self.keylog = keylog
         self.mls_session: Any = None
@@ -471,8 +480,24 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         TLSConnection._queue_message(self, msg)
 
     # ------------------------------------------------------------------
-    # receiving: PROFILE.md section 4 checks on every message
+    # receiving: PROFILE.md section 9 bounds, section 4 checks on every message
     # ------------------------------------------------------------------
+    def _mls_message_limit(self) -> int:
+        """Largest handshake message acceptable now (``closed`` until the handshake
+        is complete)."""
+        cfg = self._mls_cfg if self._mls_cfg is not None else self.mls_settings
+        if self.closed:
+            return getattr(cfg, "max_handshake_message", DEFAULT_MAX_HANDSHAKE_MESSAGE)
+        return getattr(cfg, "max_post_handshake_message", DEFAULT_MAX_POST_HANDSHAKE_MESSAGE)
+
+    def _getNextRecordFromSocket(self) -> Iterator[Any]:  # noqa: N802
+        oversized = self._defragmenter.oversized
+        if oversized is not None:
+            # Checked before the next record is read: the message never completes.
+            yield from self._sendError(AlertDescription.decode_error, str(oversized))
+        for result in TLSConnection._getNextRecordFromSocket(self):
+            yield result
+
     def _getMsg(self, expectedType: Any, secondaryType: Any = None,  # noqa: N802,N803
                 constructorType: Any = None) -> Iterator[Any]:
         if self._client and secondaryType == HandshakeType.server_hello:
@@ -710,6 +735,15 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                                            "MLS is required but the KeyPackage was declined: "
                                            + self.mls_declined_reason, exc)
             return  # classic TLS 1.3 with the client's key shares
+        except StoreUnavailable as exc:
+            if cfg.required:
+                yield from self._mls_alert(AlertDescription.internal_error,
+                                           f"MLS is required but {exc}", exc)
+            # The store is the server's problem, not the client's: classic TLS 1.3.
+            self.mls_declined_reason = str(exc)
+            log.warning("MLS declined for %s, classic TLS 1.3 instead: %s",
+                        _peer(self.sock), exc)
+            return
         except Exception as exc:
             yield from self._mls_alert(alert_for(exc), describe(exc), exc)
         self._mls_sh_ext = ext
@@ -727,3 +761,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         self._mls_pending = None
         self._mls_initiator = None
         self._mls_hook_secret = None
+
+
+def _peer(sock: Any) -> str:
+    try:
+        return peer_text(sock.getpeername())
+    except (OSError, AttributeError):
+        return "-"

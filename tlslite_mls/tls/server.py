@@ -25,7 +25,9 @@ from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
 
 from .connection import MLSTLSConnection
 from .post_handshake import UpdatePolicy
-from .settings import MLSServerSettings
+from ..serving import ConnectionServer, Guard, ServerLimits, add_limit_arguments, \
+    limits_from_args, limits_text
+from .settings import MLSMode, MLSServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,52 +52,56 @@ class MLSServer:
         KeyPackage replay cache.
     :param settings: tlslite-ng ``HandshakeSettings`` (``ticketKeys`` enable resumption).
     :param update_policy: post-handshake :class:`UpdatePolicy` of every connection.
+    :param limits: handshake timeout, idle timeout and connection cap
+        (:class:`~tlslite_mls.serving.ServerLimits`; defaults 10 s, 300 s, 1000).
+    :param timeout: the idle timeout alone (kept for older callers; ``limits`` wins).
     """
 
     def __init__(self, address: tuple[str, int], cert_chain: Any, private_key: Any,
                  mls_settings: MLSServerSettings, settings: Optional[HandshakeSettings] = None,
                  handler: Handler = echo_handler, update_policy: Optional[UpdatePolicy] = None,
-                 backlog: int = 128, timeout: Optional[float] = 60.0) -> None:
+                 backlog: int = 128, timeout: Optional[float] = None,
+                 limits: Optional[ServerLimits] = None) -> None:
         self.cert_chain = cert_chain
         self.private_key = private_key
         self.mls_settings = mls_settings
         self.settings = settings
         self.handler = handler
         self.update_policy = update_policy
-        self.timeout = timeout
-        self.errors = 0
+        if limits is None:
+            limits = ServerLimits() if timeout is None else ServerLimits(idle_timeout=timeout)
+        self.limits = limits.validate()
         self.connections = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads: set[threading.Thread] = set()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(address)
         self._sock.listen(backlog)
-        self._sock.settimeout(0.2)
+        self._sock.settimeout(0.2)  # lets the accept loop see shutdown()
+        mode = MLSMode(mls_settings.mode).value if mls_settings is not None else "off"
+        self._server = ConnectionServer(self._sock, self._serve,
+                                        mode=f"TLS extension mode, MLS {mode}",
+                                        limits=self.limits, logger=log)
         self._acceptor: Optional[threading.Thread] = None
 
     @property
     def address(self) -> tuple[str, int]:
         return self._sock.getsockname()
 
+    @property
+    def errors(self) -> int:
+        """Connections that failed (handshake or handler)."""
+        return self._server.errors
+
+    @property
+    def refused(self) -> int:
+        """Connections closed on accept because the cap was reached."""
+        return self._server.refused
+
     def serve_forever(self) -> None:
         """Accept until :meth:`shutdown`."""
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                if self._stop.is_set():
-                    return
-                raise
-            sock.settimeout(self.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            t = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            with self._lock:
-                self._threads.add(t)
-            t.start()
+        self._server.serve(stop=self._stop)
 
     def start(self) -> "MLSServer":
         """Serve in a background thread; returns self."""
@@ -108,36 +114,24 @@ class MLSServer:
         if self._acceptor is not None:
             self._acceptor.join(wait)
         self._sock.close()
-        with self._lock:
-            threads = list(self._threads)
-        for t in threads:
-            t.join(wait)
+        self._server.join(wait)
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve(self, sock: socket.socket, guard: Guard) -> None:
         conn = MLSTLSConnection(sock)
         if self.update_policy is not None:
             conn.mls_update_policy = self.update_policy
         try:
             conn.handshakeServerMLS(self.mls_settings, certChain=self.cert_chain,
                                     privateKey=self.private_key, settings=self.settings)
+            guard.handshake_done()
             with self._lock:
                 self.connections += 1
             self.handler(conn)
-        except Exception as exc:  # one connection's failure is not the server's
-            with self._lock:
-                self.errors += 1
-            log.debug("connection ended: %s: %s", type(exc).__name__, exc)
         finally:
             try:
                 conn.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - already failed or gone
                 pass
-            try:
-                sock.close()
-            except OSError:
-                pass
-            with self._lock:
-                self._threads.discard(threading.current_thread())
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -153,8 +147,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--mode", default="preferred", choices=["off", "preferred", "required"])
     p.add_argument("--update-interval", type=float, default=None,
                    help="seconds between automatic MLS epoch changes")
+    add_limit_arguments(p)
     a = p.parse_args(argv)
-    from ..store import open_store
+    from ..cli import open_cli_store
+    from ..serving import log_to_stderr
+    log_to_stderr("")
+    limits = limits_from_args(a)
     chain = X509CertChain()
     with open(a.cert) as f:
         chain.parsePemList(f.read())
@@ -166,10 +164,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         with open(a.ticket_key_file, "rb") as f:
             settings.ticketKeys = [bytearray(f.read()[:32])]
     server = MLSServer((a.host, a.port), chain, key,
-                       MLSServerSettings(mode=a.mode, store=open_store(a.store)),
-                       settings=settings,
+                       MLSServerSettings(mode=a.mode, store=open_cli_store(a.store)),
+                       settings=settings, limits=limits,
                        update_policy=UpdatePolicy(interval=a.update_interval))
-    print(f"listening on {a.host}:{server.address[1]}", flush=True)
+    print(f"listening on {a.host}:{server.address[1]}, {limits_text(limits)}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -19,10 +19,14 @@ from ..codepoints import (GROUP_ID_PREFIX, MAX_KEY_PACKAGE_LIFETIME, MLS_EXT_TLS
                           check_mls_code_points, check_type_table)
 from ..peer_auth import check_peer_auth, describe_peer_auth
 from ..peer_auth import load_anchors as _load_anchors  # noqa: F401 - the old name
+from .bounded import DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_MAX_POST_HANDSHAKE_MESSAGE
 
 # Default MLS suites, in preference order: the X25519/Ed25519 suites cost least.
 DEFAULT_MLS_SUITES = (0x0001, 0x0003, 0x0002)
 
+
+# A handshake message limit below one record's worth would refuse ordinary messages.
+MIN_MESSAGE_LIMIT = 1 << 14
 
 # tlslite-ng's default HandshakeSettings.ticketLifetime.
 DEFAULT_STATE_LIFETIME = 24 * 3600
@@ -65,6 +69,10 @@ class MLSSettings:
     :ivar state_lifetime: seconds a group kept for resumption stays in the store.
         The default is tlslite-ng's default ticket lifetime (one day): a group is
         useless once no ticket can resume it, so keep the two equal.
+    :ivar max_handshake_message: largest handshake message accepted while the
+        handshake runs (a ClientHello above all), bytes; a larger declared length
+        is refused with ``decode_error`` before it is buffered (PROFILE.md section 9).
+    :ivar max_post_handshake_message: the same after the handshake (``mls_handshake``).
     """
 
     def __init__(self, mode: "MLSMode | str" = MLSMode.PREFERRED,
@@ -78,7 +86,9 @@ class MLSSettings:
                  message_types: Optional[Mapping[TwoPartyMLSMessageType, int]] = None,
                  binding_extension_type: int = MLS_EXT_TLS_BINDING,
                  client_hello_hash_extension_type: int = MLS_EXT_TLS_CLIENT_HELLO_HASH,
-                 group_id_prefix: bytes = GROUP_ID_PREFIX) -> None:
+                 group_id_prefix: bytes = GROUP_ID_PREFIX,
+                 max_handshake_message: int = DEFAULT_MAX_HANDSHAKE_MESSAGE,
+                 max_post_handshake_message: int = DEFAULT_MAX_POST_HANDSHAKE_MESSAGE) -> None:
         # Code points: none is assigned by IANA yet, so every one is a setting and both
         # peers must be configured alike (PROFILE.md section 1).
         self.message_types = dict(message_types if message_types is not None
@@ -87,6 +97,8 @@ class MLSSettings:
         self.client_hello_hash_extension_type = client_hello_hash_extension_type
         self.group_id_prefix = group_id_prefix
         self.mode = mode
+        self.max_handshake_message = max_handshake_message
+        self.max_post_handshake_message = max_post_handshake_message
         self.state_lifetime = state_lifetime
         self.suites = list(suites)
         self.credential = credential
@@ -146,6 +158,11 @@ class MLSSettings:
         if not isinstance(self.state_lifetime, (int, float)) or self.state_lifetime <= 0:
             raise ValueError(f"state_lifetime must be a positive number of seconds, "
                              f"not {self.state_lifetime!r}")
+        for name in ("max_handshake_message", "max_post_handshake_message"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not MIN_MESSAGE_LIMIT <= v < 1 << 24:
+                raise ValueError(f"{name} must be {MIN_MESSAGE_LIMIT}..{(1 << 24) - 1} "
+                                 f"bytes, not {v!r}")
         for name in ("extension_type",):
             v = getattr(self, name)
             if not isinstance(v, int) or not 0 <= v <= 0xFFFF:

@@ -215,7 +215,13 @@ class ResponderHandshake:
         # could still be accepted, clock skew included. Claimed only once the
         # KeyPackage proved valid, so garbage cannot fill the cache.
         store = config.the_store()
-        if not store.claim_key_package(kp.ref(cs), leaf.lifetime.not_after + LIFETIME_TOLERANCE):
+        try:
+            fresh = store.claim_key_package(kp.ref(cs),
+                                            leaf.lifetime.not_after + LIFETIME_TOLERANCE)
+        except Exception as exc:
+            session.close()
+            raise _unavailable(exc) from exc
+        if not fresh:
             session.close()
             raise Declined("KeyPackage already used (replay cache)")
         return welcome, session
@@ -253,3 +259,12 @@ class ResponderHandshake:
         assert pc.welcome is not None
         session = TwoPartySession(pc.group, Role.RESPONDER, config, key_epochs=pc.group.epoch)
         return pc.welcome.serialize(), session
+
+
+def _unavailable(exc: Exception) -> Exception:
+    """A store failure as ``StoreUnavailable`` (named apart from protocol failures, so a
+    server can decline MLS instead of failing the connection)."""
+    from ..store.errors import StoreUnavailable
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    return StoreUnavailable(f"state store failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,40 @@
+"""tls.server.MLSServer: the library's server keeps PROFILE.md section 9's limits and
+logs every failed connection once, at warning level."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+from hostile import closed_by_peer, good_client
+
+from tlslite_mls.serving import ServerLimits
+
+
+def test_library_server_limits(pki, caplog):
+    from tlsutil import server_mls
+    from tlslite_mls.tls.server import MLSServer
+    srv = MLSServer(("127.0.0.1", 0), pki.chain(), pki.key(), server_mls(),
+                    limits=ServerLimits(handshake_timeout=0.5, max_connections=3)).start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="tlslite_mls"):
+            half_open = socket.create_connection(srv.address, timeout=10)
+            assert closed_by_peer(half_open, 5)
+            half_open.close()
+            garbage = socket.create_connection(srv.address, timeout=10)
+            garbage.sendall(b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00")
+            assert closed_by_peer(garbage, 5)
+            garbage.close()
+            assert good_client(srv.address[1], False) < 10
+            deadline = time.monotonic() + 5
+            while srv.errors < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        failures = [r for r in caplog.records if "failed" in r.getMessage()]
+        assert len(failures) == 2, [r.getMessage() for r in failures]
+        assert all(r.levelno == logging.WARNING for r in failures)
+        timeout, alert = (r.getMessage() for r in failures)
+        assert "127.0.0.1:" in timeout and "handshake timeout (0.5 s)" in timeout
+        assert "TLS extension mode, MLS preferred" in alert and "sent decode_error" in alert
+    finally:
+        srv.shutdown()
