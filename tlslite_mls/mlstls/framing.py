@@ -56,9 +56,17 @@ class _OpenEndedReader(Reader):
         self.limit = limit
 
     def _take(self, n: int) -> bytes:
+        self._within_limit(n)
         if self.pos + n > self.end:
             raise _NeedMore()
         return Reader._take(self, n)
+
+    def _within_limit(self, n: int) -> None:
+        if self.pos + n > self.limit:
+            raise ProtocolViolation(
+                AlertDescription.decode_error,
+                f"handshake message declares a field of {n} bytes: longer than "
+                f"{self.limit} bytes in all")
 
     def u8(self) -> int:
         if self.pos >= self.end:
@@ -69,11 +77,7 @@ class _OpenEndedReader(Reader):
         # The vector's length is read from here; its body must then be present.
         save = self.pos
         n = self.varint()
-        if self.pos + n > self.limit:
-            raise ProtocolViolation(
-                AlertDescription.decode_error,
-                f"handshake message declares a vector of {n} bytes: longer than "
-                f"{self.limit} bytes in all")
+        self._within_limit(n)
         if self.pos + n > self.end:
             self.pos = save
             raise _NeedMore()
