@@ -11,6 +11,7 @@ BENCHMARKS = {
     "modes": "tlslite_mls.bench.modes",
     "load": "tlslite_mls.bench.load",
     "memory": "tlslite_mls.bench.memory",
+    "hostile": "tlslite_mls.bench.hostile",
 }
 DEFAULT = "modes"
 
