@@ -318,7 +318,8 @@ def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, s
     suites, cred, key = mls_identity(args, "client")
     auth, how = client_authentication(args)
     return MLSClientSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
-                             send_certificates=args.send_certificates, **auth), how
+                             send_certificates=args.send_certificates,
+                             store=open_cli_store(getattr(args, "store", None)), **auth), how
 
 
 def pump_stdio(sock: socket.socket, stdin: Any, stdout: Any, linger: float, *,

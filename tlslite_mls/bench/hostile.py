@@ -10,7 +10,7 @@ time), and a stream of ``--malformed`` ClientHellos on new connections from two
 threads (declared lengths of 16 MiB, garbage, truncated hellos). While it runs, a good
 client makes at least ``--handshakes`` handshakes one after another (each a new connection,
 timed from connect to the end of the handshake, then one echo), and goes on until
-the malformed stream has ended. Figures: handshake
+the malformed stream has ended and ``--seconds`` have passed. Figures: handshake
 latency p50/p99, the server's RSS (peak of samples every 0.1 s), and what the hostile
 side saw (malformed hellos answered, half-open connections dropped by the server).
 """
@@ -181,7 +181,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def phase(mls_tls: bool, handshakes: int, half_open: int, malformed: int) -> dict:
+def phase(mls_tls: bool, handshakes: int, half_open: int, malformed: int,
+          seconds: float = 0.0) -> dict:
     """One server, optional hostile traffic, ``handshakes`` timed good handshakes."""
     server = _Server(mls_tls)
     peak = [0]
@@ -215,8 +216,9 @@ def phase(mls_tls: bool, handshakes: int, half_open: int, malformed: int) -> dic
                                      args=(server.port, hellos, share, answered), daemon=True)
                 t.start()
                 streams.append(t)
-        times = []  # at least ``handshakes``, and for as long as the stream runs
-        while len(times) < handshakes or any(t.is_alive() for t in streams):
+        times = []  # at least ``handshakes`` in ``seconds``, and while the stream runs
+        while len(times) < handshakes or any(t.is_alive() for t in streams) or \
+                time.monotonic() - start < seconds:
             times.append(_good_handshake(server.port, mls_tls))
         for t in streams:
             t.join(300)
@@ -245,9 +247,9 @@ def phase(mls_tls: bool, handshakes: int, half_open: int, malformed: int) -> dic
 
 
 def run(mls_tls: bool = False, handshakes: int = 50, half_open: int = 300,
-        malformed: int = 1000) -> dict:
-    quiet = phase(mls_tls, handshakes, 0, 0)
-    hostile = phase(mls_tls, handshakes, half_open, malformed)
+        malformed: int = 1000, seconds: float = 15.0) -> dict:
+    quiet = phase(mls_tls, handshakes, 0, 0, seconds)
+    hostile = phase(mls_tls, handshakes, half_open, malformed, seconds)
     return {"mode": "mls-tls" if mls_tls else "extension (MLS preferred)",
             "quiet": quiet, "hostile": hostile}
 
@@ -259,12 +261,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--handshakes", type=int, default=50, help="good handshakes per phase")
     p.add_argument("--half-open", type=int, default=300, help="half-open connections held")
     p.add_argument("--malformed", type=int, default=1000, help="malformed ClientHellos sent")
+    p.add_argument("--seconds", type=float, default=15.0,
+                   help="least time of each phase (default 15: longer than the server's "
+                        "10 s handshake deadline, so half-open connections get dropped)")
     p.add_argument("--mls-tls", action="store_true", help="the MLS-TLS server instead")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(list(argv) if argv is not None else None)
     if args.handshakes < 1 or args.half_open < 0 or args.malformed < 0:
         p.error("--handshakes must be at least 1, the others at least 0")
-    result = run(args.mls_tls, args.handshakes, args.half_open, args.malformed)
+    result = run(args.mls_tls, args.handshakes, args.half_open, args.malformed, args.seconds)
     if args.json:
         print(json.dumps(result))
         return 0

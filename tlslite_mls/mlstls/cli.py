@@ -53,9 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser, role: str) -> None:
     ``--expect-identity``, ``--trust-anchor``, ``--server-name``, ``--timeout``,
     ``--linger``, ``--count``, the address) are the extension mode's.
     """
+    parser.add_argument("--store", default=None,
+                        help="state store (both modes): memory:, sqlite:///PATH or "
+                             "redis://...; one that cannot be opened ends the command")
     g = parser.add_argument_group("MLS-TLS mode")
-    g.add_argument("--store", default=None,
-                   help="state store for sessions: memory:, sqlite:///PATH or redis://...")
     g.add_argument("--update-every", type=int, default=0, metavar="N",
                    help="start an MLS epoch change after every N chunks (0: never)")
     if role == "client":
