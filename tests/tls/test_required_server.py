@@ -199,11 +199,17 @@ def _share_for_unadvertised_group(msg):
     groups.groups = [g for g in groups.groups if g != 29]  # x25519 share stays
 
 
+def _ssl3_legacy_version(msg):
+    msg.client_version = (3, 0)  # RFC 8446 appendix D.5: protocol_version
+
+
 @pytest.mark.parametrize("mutate, description, reason", [
+    (_ssl3_legacy_version, AD.protocol_version, "version"),
     (_drop(ExtensionType.key_share), AD.missing_extension, "key_share"),
     (_drop(ExtensionType.supported_groups), AD.missing_extension, "supported_groups"),
     (_share_for_unadvertised_group, AD.illegal_parameter, "did not advertise"),
-], ids=["no-key_share", "no-supported_groups", "share-for-unadvertised-group"])
+], ids=["legacy_version-ssl3", "no-key_share", "no-supported_groups",
+        "share-for-unadvertised-group"])
 @pytest.mark.parametrize("cls", [TLSConnection, MLSTLSConnection], ids=["classic", "mls"])
 def test_required_server_keeps_rfc8446_alerts_for_malformed_client_hello(
         pki, mutate, description, reason, cls):
