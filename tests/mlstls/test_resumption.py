@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import time
 from typing import Any, Optional
 
 import pytest
@@ -403,6 +404,28 @@ def test_server_with_resumption_off_keeps_only_the_replay_cache():
     assert info.value.description == AD.handshake_failure
     srv.join()
     assert "keeps no sessions" in str(srv.error)
+
+
+def test_kept_state_lives_as_configured():
+    """Groups expire with ``state_lifetime`` (a day by default); a replay-cache entry
+    with its KeyPackage (plus the accepted clock skew), whatever ``state_lifetime`` is."""
+    for lifetime in (None, 600.0):
+        sstore = MemoryStore()
+        kw = {} if lifetime is None else {"state_lifetime": lifetime}
+        a, b = socket.socketpair()
+        srv = Served(b, server_settings(sstore, **kw))
+        c = MLSTLSClient(a, client_settings(key_package_lifetime=1200))
+        start = time.time()
+        roundtrip(c, b"x")
+        c.close()
+        srv.join()
+        record = sstore.load_group_record(srv.conn.session_id)
+        assert start + (lifetime or 24 * 3600) <= record.expires_at \
+            <= time.time() + (lifetime or 24 * 3600)
+        (claim,) = sstore._claims.values()
+        assert start + 1200 <= claim <= time.time() + 1200 + 300
+    with pytest.raises(ValueError, match="state_lifetime must be positive"):
+        server_settings(sstore, state_lifetime=0).validate()
 
 
 def test_resumable_needs_a_store():

@@ -23,6 +23,10 @@ from .suites import UnsupportedSuiteError, record_suite
 __all__ = ["MLSTLSSettings", "MLSTLSClientSettings", "MLSTLSServerSettings",
            "DEFAULT_MLS_TLS_SUITES"]
 
+# How long a server keeps a session for resumption: a day, as the extension mode does
+# (where it matches the TLS ticket lifetime).
+DEFAULT_STATE_LIFETIME = 24 * 3600
+
 # Preference order: X25519/Ed25519 suites cost least; AES-GCM is the pure-Python
 # record layer's slowest AEAD, so ChaCha20 goes first.
 DEFAULT_MLS_TLS_SUITES = (0x0003, 0x0001, 0x0002, 0x0007)
@@ -228,14 +232,19 @@ class MLSTLSServerSettings(MLSTLSSettings):
         KeyPackage replay cache).
     :ivar max_resumption_candidates: results of resumption requests kept per session
         until the client confirms one (PROFILE.md section 8); the oldest is dropped.
+    :ivar state_lifetime: seconds a session kept for resumption lives in the store after
+        its last confirmed change (``None``: until the store's ``max_groups`` cap evicts
+        it); the extension mode's default.
     """
 
     def __init__(self, *args: Any, resumable: Optional[bool] = None,
                  max_resumption_candidates: int = DEFAULT_MAX_CANDIDATES,
+                 state_lifetime: Optional[float] = DEFAULT_STATE_LIFETIME,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.resumable = resumable
         self.max_resumption_candidates = max_resumption_candidates
+        self.state_lifetime = state_lifetime
 
     @property
     def keeps_sessions(self) -> bool:
@@ -251,9 +260,14 @@ class MLSTLSServerSettings(MLSTLSSettings):
         n = self.max_resumption_candidates
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"max_resumption_candidates must be a positive number, not {n!r}")
+        lt = self.state_lifetime
+        if lt is not None and (isinstance(lt, bool) or not isinstance(lt, (int, float))
+                               or not 0 < lt < float("inf")):
+            raise ValueError(f"state_lifetime must be positive seconds or None, not {lt!r}")
         return other  # type: ignore[return-value]
 
     def engine_options(self) -> dict[str, Any]:
         opts = super().engine_options()
-        opts.update(max_resumption_candidates=self.max_resumption_candidates)
+        opts.update(max_resumption_candidates=self.max_resumption_candidates,
+                    state_lifetime=self.state_lifetime)
         return opts
