@@ -406,6 +406,25 @@ def test_server_with_resumption_off_keeps_only_the_replay_cache():
     assert "keeps no sessions" in str(srv.error)
 
 
+def test_server_store_cap_evicts_the_oldest_session():
+    """Sessions count against the store's ``max_groups``: the oldest goes first."""
+    sstore = MemoryStore(max_groups=2)
+    clients = [MemoryStore() for _ in range(3)]
+    for cstore in clients:
+        first_session(sstore, cstore)
+    a, b = socket.socketpair()
+    srv = Served(b, server_settings(sstore))
+    c = MLSTLSClient(a, client_settings(store=clients[0], session_key=KEY, resume=True))
+    with pytest.raises(MLSTLSRemoteAlert) as info:
+        c.handshake()
+    assert info.value.description == AD.handshake_failure
+    srv.join()
+    assert "does not have" in str(srv.error)
+    for cstore in clients[1:]:
+        _, srv = resume(sstore, cstore)
+        assert srv.error is None
+
+
 def test_kept_state_lives_as_configured():
     """Groups expire with ``state_lifetime`` (a day by default); a replay-cache entry
     with its KeyPackage (plus the accepted clock skew), whatever ``state_lifetime`` is."""
