@@ -6,7 +6,7 @@ import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tlslite_mls.mls.crypto import CipherSuite
@@ -22,15 +22,19 @@ _CA_KEYS = {
     "p521": lambda: ec.generate_private_key(ec.SECP521R1()),
     "ed25519": ed25519.Ed25519PrivateKey.generate,
     "ed448": ed448.Ed448PrivateKey.generate,
+    "mldsa44": mldsa.MLDSA44PrivateKey.generate,
+    "mldsa65": mldsa.MLDSA65PrivateKey.generate,
+    "mldsa87": mldsa.MLDSA87PrivateKey.generate,
 }
 
 # The CA key type that matches each MLS signature scheme (a CA of the suite's own kind).
 CA_KEY_FOR_SCHEME = {"ed25519": "ed25519", "ed448": "ed448", "ecdsa_secp256r1_sha256": "p256",
-                     "ecdsa_secp384r1_sha384": "p384", "ecdsa_secp521r1_sha512": "p521"}
+                     "ecdsa_secp384r1_sha384": "p384", "ecdsa_secp521r1_sha512": "p521",
+                     "mldsa44": "mldsa44", "mldsa65": "mldsa65", "mldsa87": "mldsa87"}
 
 
 def _sign_hash(key):
-    if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+    if not isinstance(key, ec.EllipticCurvePrivateKey):  # EdDSA, ML-DSA: no separate hash
         return None
     return {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}[key.curve.key_size]
 
@@ -132,7 +136,6 @@ def load_private(cs: CipherSuite, raw: bytes):
     if name == "ed448":
         return ed448.Ed448PrivateKey.from_private_bytes(raw)
     if name.startswith("mldsa"):
-        from cryptography.hazmat.primitives.asymmetric import mldsa
         return getattr(mldsa, f"MLDSA{name[5:]}PrivateKey").from_seed_bytes(raw)
     curve = {"ecdsa_secp256r1_sha256": ec.SECP256R1(), "ecdsa_secp384r1_sha384": ec.SECP384R1(),
              "ecdsa_secp521r1_sha512": ec.SECP521R1()}[name]

@@ -43,6 +43,9 @@ _SIGNATURE_ALGORITHMS = frozenset({
     SignatureAlgorithmOID.ECDSA_WITH_SHA512,
     SignatureAlgorithmOID.RSA_WITH_SHA256, SignatureAlgorithmOID.RSA_WITH_SHA384,
     SignatureAlgorithmOID.RSA_WITH_SHA512, SignatureAlgorithmOID.RSASSA_PSS,
+    # RFC 9881: a fully post-quantum PKI for the ML-DSA suites (0xF009-0xF00B).
+    SignatureAlgorithmOID.ML_DSA_44, SignatureAlgorithmOID.ML_DSA_65,
+    SignatureAlgorithmOID.ML_DSA_87,
 })
 
 # Extensions this module processes (or that carry no constraint on the path).

@@ -50,7 +50,8 @@ from . import keylog as _keylog
 from .errors import MLSNegotiationError, alert_for, describe
 from .bounded import (DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_MAX_POST_HANDSHAKE_MESSAGE,
                       BoundedDefragmenter)
-from .extension import MLSBodyTooLarge, MLSHandshakeExtension, find_all, register_extension
+from .extension import (MLSBodyTooLarge, MLSHandshakeExtension, describe_key_package,
+                        find_all, register_extension)
 from ..serving import peer_text
 from ..store.errors import StoreUnavailable
 from .accel import OpenSSLRecordLayer, get_kex
@@ -345,7 +346,13 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                 self._mls_initiator = eng.InitiatorHandshake(
                     _engine.make_config(eng, cfg, serverName or None))
                 key_package = self._mls_initiator.key_package()
-                self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(key_package)
+                try:
+                    self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(
+                        key_package)
+                except MLSBodyTooLarge as exc:  # PROFILE.md section 9: before sending
+                    raise MLSBodyTooLarge(
+                        f"{describe_key_package(key_package)}: {exc}; use a basic "
+                        "credential or a shorter certificate chain") from None
                 self._mls_ch_ctx = (settings, session)
         return TLSConnection._clientSendClientHello(self, settings, session, srpUsername,
                                                     srpParams, certParams, anonParams,
@@ -722,7 +729,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         try:
             responder = eng.ResponderHandshake(_engine.make_config(eng, cfg))
             welcome, mls_session = responder.accept(key_package, ch_hash)
-            ext = MLSHandshakeExtension(cfg.extension_type, server=True).create(welcome)
+            ext = MLSHandshakeExtension(cfg.extension_type, server=True).create(
+                welcome, f"MLS Welcome (suite 0x{mls_session.cipher_suite:04x})")
             secret = mls_session.exporter(SHARED_SECRET_LABEL, b"", prf_size)
         except (eng.Declined, MLSBodyTooLarge) as exc:
             self.mls_declined_reason = str(exc) or type(exc).__name__

@@ -26,7 +26,25 @@ MAX_EXTENSION_BODY = 0xFFFF
 
 
 class MLSBodyTooLarge(ValueError):
-    """A KeyPackage or Welcome does not fit into one TLS extension."""
+    """A KeyPackage or Welcome does not fit into one TLS extension.
+
+    Post-quantum suites with x509 credentials get there (README: which suite and
+    credential combinations fit): the KeyPackage carries the whole chain once, the
+    Welcome both members' chains. Raised before anything is sent.
+    """
+
+
+def describe_key_package(key_package: bytes) -> str:
+    """What a KeyPackage is, for error messages: its suite and credential."""
+    from ..mls.keypackage import KeyPackage
+    try:
+        kp = KeyPackage.deserialize(key_package)
+    except ValueError:
+        return "MLS KeyPackage"
+    cred = kp.leaf_node.credential
+    kind = f"x509 credential of {len(cred.certificates)} certificate(s)" \
+        if cred.certificates else "basic credential"
+    return f"MLS KeyPackage for suite 0x{kp.cipher_suite:04x} with a {kind}"
 
 
 class MLSHandshakeExtension(TLSExtension):
@@ -40,10 +58,11 @@ class MLSHandshakeExtension(TLSExtension):
     def extData(self) -> bytearray:  # noqa: N802 - tlslite-ng's name
         return bytearray(self.body)
 
-    def create(self, body: bytes) -> "MLSHandshakeExtension":  # type: ignore[override]
+    def create(self, body: bytes, what: str = "MLS object") -> "MLSHandshakeExtension":  # type: ignore[override]
+        """``what`` names the object in the error raised when it does not fit."""
         if len(body) > MAX_EXTENSION_BODY:
             raise MLSBodyTooLarge(
-                f"MLS object of {len(body)} bytes does not fit into a TLS extension "
+                f"{what} of {len(body)} bytes does not fit into a TLS extension "
                 f"(at most {MAX_EXTENSION_BODY} bytes)")
         self.body = bytes(body)
         return self
