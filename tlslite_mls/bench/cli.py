@@ -12,6 +12,7 @@ BENCHMARKS = {
     "load": "tlslite_mls.bench.load",
     "memory": "tlslite_mls.bench.memory",
     "hostile": "tlslite_mls.bench.hostile",
+    "throughput": "tlslite_mls.bench.throughput",
 }
 DEFAULT = "modes"
 
