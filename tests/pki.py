@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
+from typing import Optional, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -127,6 +129,67 @@ class TestCA:
         return self.key.private_bytes(serialization.Encoding.PEM,
                                       serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption())
+
+
+    def issue_tls(self, names: Sequence[str] = ("localhost", "127.0.0.1"),
+                  not_before: Optional[datetime.datetime] = None,
+                  not_after: Optional[datetime.datetime] = None):
+        """(certificate, ECDSA P-256 key) of a TLS server for ``names`` (DNS names or
+        IP addresses, in the subjectAltName), valid from an hour ago for a week
+        unless told otherwise."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(names[0])).issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before or now - datetime.timedelta(hours=1))
+            .not_valid_after(not_after or now + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]),
+                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                           critical=False)
+            .sign(self.key, hashes.SHA256()))
+        return cert, key
+
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def self_signed_tls(names: Sequence[str] = ("localhost", "127.0.0.1")):
+    """(certificate, key) of a self-signed TLS server certificate for ``names``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(names[0])).issuer_name(_name(names[0]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]),
+                       critical=False)
+        .sign(key, hashes.SHA256()))
+    return cert, key
+
+
+def pem_pair(cert, key) -> tuple[str, str]:
+    """(certificate PEM, PKCS#8 key PEM)."""
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def load_private(cs: CipherSuite, raw: bytes):

@@ -7,7 +7,12 @@
 
 Without credential options every run makes throw-away identities: a basic MLS
 credential with a fresh signature key, and (server) a self-signed ECDSA TLS
-certificate for clients that fall back to classic TLS 1.3.
+certificate for clients that fall back to classic TLS 1.3 (which such clients
+cannot verify: give the server ``--cert``/``--key`` from a CA they trust).
+
+A client that ends up with classic TLS verifies the server's certificate against
+``--trust-anchor`` (else the system trust store) for ``--server-name`` (else the
+host dialled); ``--insecure`` skips that, and every summary line says so.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import datetime
 import hashlib
 import html
+import ipaddress
 import logging
 import os
 import select
@@ -132,27 +138,51 @@ def _load_anchors(path: str) -> list:
 
 
 def client_authentication(args: argparse.Namespace) -> tuple[dict, str]:
-    """MLSClientSettings keywords that say how the server's MLS credential is judged,
-    and how that reads in the summary line.
+    """MLSClientSettings keywords that say how the server is authenticated, and how
+    the MLS part reads in the summary line.
 
     The MLS credential replaces the server certificate, so a client must be told how
-    to check it; accepting anyone takes an option that says so.
+    to check it; accepting anyone takes an option that says so. ``--trust-anchor``
+    and the server name also serve the TLS certificate check of classic fallback
+    (PROFILE.md section 10); without anchors that check uses the system trust store.
     """
+    kw: dict = {"server_name": server_name(args)}
+    if args.insecure:
+        if args.mls == "required":
+            raise SystemExit("--insecure skips the certificate check of classic fallback, "
+                             "and --mls required never falls back")
+        kw["insecure"] = True
     if args.trust_anchor:
-        if not args.server_name:
-            raise SystemExit("--trust-anchor needs --server-name (the name the server's "
-                             "x509 MLS credential must carry)")
-        return ({"trust_anchors": _load_anchors(args.trust_anchor)},
-                f"x509 chain verified for {args.server_name!r}")
+        kw["trust_anchors"] = _load_anchors(args.trust_anchor)
     if args.expect_identity:
-        return {"expected_identity": args.expect_identity.encode()}, "identity as expected"
+        kw["expected_identity"] = args.expect_identity.encode()
+        return kw, "identity as expected"
     if args.accept_any_identity:
-        return {"auth_policy": AcceptAnyCredential()}, "NOT verified (--accept-any-identity)"
+        kw["auth_policy"] = AcceptAnyCredential()
+        return kw, "NOT verified (--accept-any-identity)"
     if args.mls == "off":
-        return {}, "-"
+        return kw, "-"
+    if args.trust_anchor:
+        if _is_ip(kw["server_name"]):
+            raise SystemExit("--trust-anchor judges the server's x509 MLS credential by DNS "
+                             "name: give --server-name NAME (or dial the server by name)")
+        return kw, f"x509 chain verified for {kw['server_name']!r}"
     raise SystemExit("say how to authenticate the server's MLS credential: --expect-identity "
-                     "NAME, --trust-anchor FILE with --server-name, or --accept-any-identity "
+                     "NAME, --trust-anchor FILE (with --server-name), or --accept-any-identity "
                      "(or --mls off)")
+
+
+def server_name(args: argparse.Namespace) -> str:
+    """The name the server must prove: ``--server-name``, else the host dialled."""
+    return args.server_name or args.address[0]
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------
@@ -183,14 +213,15 @@ def _suite_name(suite: Optional[int]) -> str:
 
 
 def summary(conn: MLSTLSConnection) -> str:
-    """One line: protocol, MLS or not, suite, epoch, peer identity."""
+    """One line: protocol, MLS or not (fell back or not), suite, epoch, peer identity."""
     version = {(3, 4): "TLS 1.3", (3, 3): "TLS 1.2"}.get(conn.version, str(conn.version))
     if conn.mls_negotiated:
         return (f"{version}, MLS negotiated, MLS suite {_suite_name(conn.mls_cipher_suite)}, "
                 f"epoch {conn.mls_epoch}, peer identity "
                 f"{short_identity(conn.mls_peer_identity or b'')}")
     reason = f" ({conn.mls_declined_reason})" if conn.mls_declined_reason else ""
-    return f"{version}, MLS not negotiated{reason}, classic TLS 1.3 with {tls_suite_name(conn)}"
+    how = "fell back to classic" if conn.mls_fell_back else "classic"
+    return f"{version}, MLS not negotiated{reason}, {how} {version} with {tls_suite_name(conn)}"
 
 
 def tls_suite_name(conn: Any) -> str:
@@ -198,6 +229,18 @@ def tls_suite_name(conn: Any) -> str:
     session = getattr(conn, "session", None)
     suite = getattr(session, "cipherSuite", None)
     return CipherSuite.ietfNames.get(suite, "?") if suite is not None else "?"
+
+
+def client_summary(conn: MLSTLSConnection, how: str, insecure: bool) -> str:
+    """The client's line: :func:`summary` plus what authenticated the server."""
+    line = summary(conn)
+    if conn.mls_negotiated:
+        line += f", server credential {how}"
+        if insecure:
+            line += ", TLS certificate check off (--insecure)"
+        return line
+    check = conn.server_certificate_check or "not sent"
+    return line + ", server certificate " + check.replace("(insecure)", "(--insecure)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -211,6 +254,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--send-certificates", action="store_true",
                    help="also send TLS certificate messages when MLS is negotiated")
     p.add_argument("--keylog", help="NSS key log file (default $SSLKEYLOGFILE)")
+
+
+def _client_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust-anchor",
+                   help="PEM CA certificates: for an x509 server MLS credential, and for the "
+                        "server's TLS certificate on classic fallback (default: the system "
+                        "trust store)")
+    p.add_argument("--server-name",
+                   help="server name (SNI, and the name its certificate or x509 credential "
+                        "must carry; default: the host dialled)")
+    p.add_argument("--expect-identity", help="accept only this basic server identity")
+    p.add_argument("--accept-any-identity", action="store_true",
+                   help="accept any server MLS credential (unauthenticated; for tests)")
+    p.add_argument("--insecure", action="store_true",
+                   help="do not verify the server's TLS certificate when falling back to "
+                        "classic TLS (unauthenticated; said in the summary line)")
 
 
 # ----------------------------------------------------------------------------
@@ -315,11 +374,16 @@ def _identity_text(cred: Credential) -> str:
 # client
 # ----------------------------------------------------------------------------
 def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, str]:
+    """Validated client settings, and how the MLS credential is judged (for the summary)."""
     suites, cred, key = mls_identity(args, "client")
     auth, how = client_authentication(args)
-    return MLSClientSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
-                             send_certificates=args.send_certificates,
-                             store=open_cli_store(getattr(args, "store", None)), **auth), how
+    settings = MLSClientSettings(mode=args.mls, suites=suites, credential=cred,
+                                 signature_key=key, send_certificates=args.send_certificates,
+                                 store=open_cli_store(getattr(args, "store", None)), **auth)
+    try:
+        return settings.validate(), how
+    except ValueError as e:
+        raise SystemExit(f"client: {e}") from None
 
 
 def pump_stdio(sock: socket.socket, stdin: Any, stdout: Any, linger: float, *,
@@ -392,22 +456,23 @@ def lingering_close(sock: socket.socket, wait: float = 1.0) -> None:
 def cmd_client(args: argparse.Namespace) -> int:
     mls, how = make_client_settings(args)
     host, port = args.address
-    sock = socket.create_connection((host, port), timeout=args.timeout)
+    try:
+        sock = socket.create_connection((host, port), timeout=args.timeout)
+    except OSError as exc:
+        print(f"client: cannot connect to {host}:{port}: {exc}", file=sys.stderr, flush=True)
+        return 1
     conn = MLSTLSConnection(sock, mls_settings=mls, keylog=args.keylog)
     conn.closeSocket = False  # closed here, after a fatal alert without a reset
-    server_name = args.server_name if args.server_name else None
+    name = server_name(args)
     try:
-        conn.handshakeClientCert(settings=tls_settings(), serverName=server_name)
+        # SNI carries host names only (RFC 6066 section 3); an IP is checked all the same.
+        conn.handshakeClientCert(settings=tls_settings(),
+                                 serverName=None if _is_ip(name) else name)
     except Exception as exc:  # noqa: BLE001 - report, don't trace
         print(f"client: handshake failed: {exc}", file=sys.stderr, flush=True)
         lingering_close(sock)
         return 1
-    line = summary(conn)
-    if conn.mls_negotiated:
-        line += f", server credential {how}"
-    else:
-        line += ", TLS server certificate not verified"
-    print(line, file=sys.stderr, flush=True)
+    print(client_summary(conn, how, mls.insecure), file=sys.stderr, flush=True)
     sock.settimeout(None)
     try:
         _pump(conn, sock, sys.stdin, sys.stdout.buffer, args.linger)
@@ -461,7 +526,8 @@ def cmd_demo(args: argparse.Namespace, out: Any = None) -> int:
     client_args = argparse.Namespace(suite=None, identity="demo-client", mls_cert=None,
                                      mls_key=None, mls="required", send_certificates=False,
                                      trust_anchor=None, expect_identity="demo-server",
-                                     accept_any_identity=False, server_name=None)
+                                     accept_any_identity=False, server_name=None,
+                                     insecure=False, address=("127.0.0.1", 0))
     s_settings = make_server_settings(server_args)
     c_settings, how = make_client_settings(client_args)
     tls = throwaway_tls_identity()
@@ -592,11 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("address", type=parse_address, metavar="HOST:PORT")
     c = sub.add_parser("client", help="stdin to the server, replies to stdout")
     _common(c)
-    c.add_argument("--trust-anchor", help="PEM CA certificates for an x509 server credential")
-    c.add_argument("--server-name", help="server name (SNI, and the x509 name checked)")
-    c.add_argument("--expect-identity", help="accept only this basic server identity")
-    c.add_argument("--accept-any-identity", action="store_true",
-                   help="accept any server MLS credential (unauthenticated; for tests)")
+    _client_options(c)
     c.add_argument("--timeout", type=float, default=30.0, help="connect/handshake timeout")
     c.add_argument("--linger", type=float, default=2.0,
                    help="seconds to wait for replies after stdin ends")
@@ -617,6 +679,9 @@ def _mls_tls_options(p: argparse.ArgumentParser, role: str) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "client" and args.mls_tls and args.insecure:
+        raise SystemExit("--insecure concerns the classic TLS fallback of the extension mode; "
+                         "MLS-TLS has no fallback")
     if args.command in ("server", "client") and args.mls_tls:
         from .mlstls import cli as mls_tls_cli
         return (mls_tls_cli.cmd_server if args.command == "server"

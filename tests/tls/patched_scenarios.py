@@ -27,13 +27,15 @@ def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssett
     def client(sock):
         conn = client_cls(sock)
         if isinstance(conn, MLSTLSConnection):
-            conn.mls_settings = cmls or client_mls()
-        conn.handshakeClientCert(settings=csettings or tls13_settings())
+            conn.mls_settings = cmls or client_mls(pki)
+        conn.handshakeClientCert(settings=csettings or tls13_settings(), serverName="localhost")
         conn.write(b"ping")
         reply = bytes(conn.read())
         return {"version": list(conn.version), "reply": reply.decode(),
                 "mls": getattr(conn, "mls_negotiated", False),
                 "server_cert": conn.session.serverCertChain is not None,
+                "fell_back": getattr(conn, "mls_fell_back", None),
+                "certificate": getattr(conn, "server_certificate_check", None),
                 "exporter": conn.mls_exporter(b"t", b"", 8).hex()
                 if getattr(conn, "mls_negotiated", False) else None}
 
@@ -71,7 +73,7 @@ def main() -> None:
         "client-fallback": run(pki, MLSTLSConnection, TLSConnection),
         "server-fallback": run(pki, TLSConnection, MLSTLSConnection),
         "declined": run(pki, MLSTLSConnection, MLSTLSConnection,
-                        cmls=client_mls(suites=[3]), smls=server_mls(suites=[1])),
+                        cmls=client_mls(pki, suites=[3]), smls=server_mls(suites=[1])),
     }}
     print(json.dumps(out))
 

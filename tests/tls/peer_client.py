@@ -18,7 +18,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tlslite.messages import ServerHello  # noqa: E402
 
 from tlslite_mls.tls import MLSTLSConnection  # noqa: E402
-from tlsutil import client_mls, tls13_settings  # noqa: E402
+from tlsutil import SERVER_IDENTITY, client_mls, tls13_settings  # noqa: E402
+
+
+def load_anchors_file(path: str) -> list:
+    from cryptography import x509
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_certificates(f.read())
 
 
 def main() -> None:
@@ -30,6 +36,8 @@ def main() -> None:
     ap.add_argument("--identity-size", type=int, default=0,
                     help="basic identity of this many bytes (makes a big ClientHello)")
     ap.add_argument("--line", default="hello")
+    ap.add_argument("--ca", help="PEM CA certificates the server's TLS certificate must chain to")
+    ap.add_argument("--server-name", help="SNI and the name checked (default: the host)")
     args = ap.parse_args()
 
 
@@ -43,21 +51,28 @@ def main() -> None:
     ServerHello.parse = spy
 
     # Names a server identity; the classic servers it meets never get that far.
-    mls = client_mls(mode=args.mode)
+    # Their TLS certificate is checked against --ca.
+    opts: dict = {"mode": args.mode}
+    if args.ca:
+        opts["trust_anchors"] = load_anchors_file(args.ca)
+        opts["expected_identity"] = SERVER_IDENTITY
     if args.identity_size:
         from tlslite_mls.mls.credentials import Credential
         from tlslite_mls.mls.crypto import get_cipher_suite
         priv, _ = get_cipher_suite(1).generate_signature_key_pair()
-        mls = client_mls(mode=args.mode, suites=[1], signature_key=priv,
-                                credential=Credential.basic(b"i" * args.identity_size))
+        opts.update(suites=[1], signature_key=priv,
+                    credential=Credential.basic(b"i" * args.identity_size))
+    mls = client_mls(**opts)
     out: dict = {"server_hellos": seen}
     sock = socket.create_connection((args.host, args.port), timeout=20)
     conn = MLSTLSConnection(sock)
     try:
         conn.handshakeClientMLS(mls, settings=tls13_settings(
-            keyShares=args.key_shares.split(",")))
+            keyShares=args.key_shares.split(",")), serverName=args.server_name)
         out["version"] = list(conn.version)
         out["mls"] = conn.mls_negotiated
+        out["fell_back"] = conn.mls_fell_back
+        out["certificate"] = conn.server_certificate_check
         conn.write(args.line.encode() + b"\n")
         reply = b""
         while not reply.endswith(b"\n"):

@@ -33,8 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_CLIENT = os.path.join(HERE, "peer_client.py")
 
 
-def _our_client(port: int, *args: str, netns_script: str | None = None) -> dict:
-    cmd = [PY, PEER_CLIENT, "127.0.0.1", str(port), *args]
+def _our_client(pki, port: int, *args: str) -> dict:
+    """Our client in its own process; it trusts ``pki``'s CA for the TLS certificate."""
+    cmd = [PY, PEER_CLIENT, "127.0.0.1", str(port), "--ca", pki.ca_path, *args]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env_with_repo())
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -44,6 +45,8 @@ def _check_fallback(res: dict, reply: str) -> None:
     assert "error" not in res, res
     assert res["version"] == [3, 4]
     assert res["mls"] is False
+    assert res["fell_back"] is True
+    assert res["certificate"].startswith("verified for '127.0.0.1' against 1 trust anchor"), res
     for types in res["server_hellos"]:
         assert TLS_EXT_MLS_HANDSHAKE not in types
     assert res["reply"] == reply
@@ -76,17 +79,17 @@ def openssl_server(pki, tmp_path):
     (("-groups", "P-384"), ()),                              # HelloRetryRequest
     ((), ("--identity-size", "20000")),                      # ClientHello over 16 KB
 ], ids=["plain", "hrr", "big-client-hello"])
-def test_client_vs_openssl(openssl_server, extra, client_args):
+def test_client_vs_openssl(pki, openssl_server, extra, client_args):
     port, _ = openssl_server(*extra)
-    res = _our_client(port, *client_args)
+    res = _our_client(pki, port, *client_args)
     _check_fallback(res, "olleh\n")
     if extra:
         assert len(res["server_hellos"]) == 2
 
 
-def test_required_client_vs_openssl(openssl_server):
+def test_required_client_vs_openssl(pki, openssl_server):
     port, log = openssl_server()
-    res = _our_client(port, "--mode", "required")
+    res = _our_client(pki, port, "--mode", "required")
     assert "handshake_failure" in res["error"] and "MLS is required" in res["error"]
     log.seek(0)
     assert "handshake failure" in log.read()
@@ -98,7 +101,7 @@ def _gnutls_serv(pki, port: int, opts: str, *client_args: str) -> dict:
         gnutls-serv --echo -p {port} --x509keyfile {pki.key_path} \\
             --x509certfile {pki.cert_path} {opts} >/dev/null 2>&1 & S=$!
         for i in $(seq 1 150); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.1; done
-        {PY} {PEER_CLIENT} 127.0.0.1 {port} {' '.join(client_args)}
+        {PY} {PEER_CLIENT} 127.0.0.1 {port} --ca {pki.ca_path} {' '.join(client_args)}
         kill $S
         """)
     out = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True,
@@ -146,7 +149,7 @@ def test_client_vs_python_ssl(pki):
                          stdout=subprocess.PIPE, text=True)
     try:
         port = int(p.stdout.readline())
-        res = _our_client(port)
+        res = _our_client(pki, port)
         _check_fallback(res, "py:hello\n")
     finally:
         stop(p)
@@ -175,7 +178,7 @@ def test_client_vs_plain_tlslite(pki, hrr):
             return _plain_tlslite_server(pki, s, settings)
     t, result = run_in_thread(serve)
     try:
-        res = _our_client(port)
+        res = _our_client(pki, port)
     finally:
         t.join(30)
         srv.close()
@@ -230,6 +233,7 @@ def test_server_vs_openssl_client(pki, hrr):
     require(shutil.which("openssl") is not None, "openssl")
     port, finish = _serve_once(pki, settings=tls13_settings(**HRR_SERVER) if hrr else None)
     cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-quiet",
+           "-CAfile", pki.ca_path, "-verify_return_error", "-verify_ip", "127.0.0.1",
            "-groups", "X25519:P-384"]
     out = subprocess.run(cmd, input="hello\n", capture_output=True, text=True, timeout=30)
     finish()
@@ -243,7 +247,8 @@ def test_server_vs_gnutls_client(pki, hrr):
     prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3"
     if hrr:
         prio += ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP384R1"
-    cmd = ["gnutls-cli", "--insecure", "--priority", prio, "-p", str(port), "127.0.0.1"]
+    cmd = ["gnutls-cli", "--x509cafile", pki.ca_path, "--priority", prio, "-p", str(port),
+           "127.0.0.1"]
     out = subprocess.run(cmd, input="hello\n", capture_output=True, text=True, timeout=30)
     finish()
     assert "mls-srv:hello" in out.stdout, out.stdout + out.stderr
@@ -254,7 +259,7 @@ def test_server_vs_python_ssl_client(pki):
     port, finish = _serve_once(pki)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_verify_locations(pki.cert_path)
+    ctx.load_verify_locations(pki.ca_path)
     with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as t:
             assert t.version() == "TLSv1.3"

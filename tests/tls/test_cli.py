@@ -35,17 +35,19 @@ def _client(port: int, data: str, *args: str):
                           timeout=60, env=env_with_repo())
 
 
-def test_server_and_client_processes():
-    server, port = _start_server("--count", "3", "--identity", "srv")
+def test_server_and_client_processes(pki):
+    server, port = _start_server("--count", "3", "--identity", "srv",
+                                 "--cert", pki.cert_path, "--key", pki.key_path)
     try:
         r = _client(port, "hello\nworld\n", "--expect-identity", "srv")
         assert r.returncode == 0, r.stderr
         assert r.stdout == "hello\nworld\n"
         assert "TLS 1.3, MLS negotiated, MLS suite 0x0001" in r.stderr
         assert "epoch 1" in r.stderr and "peer identity 'srv'" in r.stderr
-        r = _client(port, "plain\n", "--mls", "off")
+        r = _client(port, "plain\n", "--mls", "off", "--trust-anchor", pki.ca_path)
         assert r.returncode == 0, r.stderr
         assert r.stdout == "plain\n" and "MLS not negotiated" in r.stderr
+        assert "server certificate verified for '127.0.0.1' against 1 trust anchor" in r.stderr
         # the server offers suites 1, 3, 2
         r = _client(port, "x\n", "--mls", "required", "--suite", "3", "--expect-identity", "srv")
         assert r.returncode == 0 and "MLS suite 0x0003" in r.stderr, r.stderr

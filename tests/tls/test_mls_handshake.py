@@ -90,10 +90,13 @@ def test_mls_after_hello_retry_request(pki):
 
 def test_server_declines_keypackage(pki):
     """Unacceptable MLS suite: classic TLS 1.3 with the client's key shares."""
-    c, s = pair(_client(client_mls(suites=[3])), _server(pki, server_mls(suites=[1])))
+    c, s = pair(_client(client_mls(pki, suites=[3]), serverName="localhost"),
+                _server(pki, server_mls(suites=[1])))
     assert c.error is None and s.error is None, (c.error, s.error)
     conn, reply = c.value
     assert reply == b"echo:ping" and not conn.mls_negotiated
+    assert conn.mls_fell_back
+    assert conn.server_certificate_check == "verified for 'localhost' against 1 trust anchor"
     assert not s.value.mls_negotiated and "0x0003" in s.value.mls_declined_reason
     assert conn.session.serverCertChain is not None
     assert conn.ecdhCurve is not None
@@ -140,9 +143,10 @@ def test_plain_tlslite_client_and_mode_off(pki):
     c, s = pair(client, _server(pki))
     assert c.error is None and s.error is None
     assert c.value[1] == b"echo:ping" and not s.value.mls_negotiated
-    c, s = pair(_client(client_mls(mode="off")), _server(pki))
+    c, s = pair(_client(client_mls(pki, mode="off"), serverName="localhost"), _server(pki))
     assert c.error is None and s.error is None
-    assert not c.value[0].mls_negotiated
+    assert not c.value[0].mls_negotiated and not c.value[0].mls_fell_back
+    assert c.value[0].server_certificate_check.startswith("verified for 'localhost'")
 
 
 def test_settings_validation():

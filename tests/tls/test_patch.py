@@ -88,6 +88,15 @@ def test_plugin_on_patched_tlslite(trees):
     assert sc["mls-with-certificates"]["client"]["server_cert"] is True
     for name in ("client-fallback", "server-fallback", "declined"):
         assert not sc[name]["client"]["mls"] and not sc[name]["server"]["mls"], name
+    _assert_fallback_verified(sc)
+
+
+def _assert_fallback_verified(sc: dict) -> None:
+    """The client that fell back checked the server's certificate (PROFILE.md section 10)."""
+    for name in ("client-fallback", "declined"):
+        assert sc[name]["client"]["fell_back"] is True, name
+        assert sc[name]["client"]["certificate"] == \
+            "verified for 'localhost' against 1 trust anchor", name
 
 
 def test_plugin_on_released_tlslite():
@@ -99,3 +108,4 @@ def test_plugin_on_released_tlslite():
     assert out["hooks"] is False
     assert all("error" not in r for r in out["scenarios"].values()), out
     assert out["scenarios"]["mls"]["client"]["mls"]
+    _assert_fallback_verified(out["scenarios"])

@@ -34,13 +34,13 @@ def _serve(pki, body, mls=None, policy=None, **settings):
     return run
 
 
-def _connect(body, mls=None, policy=None, **settings):
+def _connect(body, mls=None, policy=None, server_name=None, **settings):
     def run(sock):
         conn = MLSTLSConnection(sock)
         if policy is not None:
             conn.mls_update_policy = policy
         conn.handshakeClientMLS(mls if mls is not None else client_mls(),
-                                settings=tls13_settings(**settings))
+                                settings=tls13_settings(**settings), serverName=server_name)
         return body(conn)
     return run
 
@@ -201,9 +201,10 @@ def _expect_alert(pki, send, description, mls=True):
             conn.read()
         return info.value
 
-    cmls = client_mls() if mls else client_mls(mode="off")
+    cmls = client_mls() if mls else client_mls(pki, mode="off")
     quiet = UpdatePolicy(initial_update=False)
-    desc, alert = _ok(*pair(_connect(client, mls=cmls, policy=quiet), _serve(pki, server)))
+    desc, alert = _ok(*pair(_connect(client, mls=cmls, policy=quiet, server_name="localhost"),
+                            _serve(pki, server)))
     assert desc == description and alert.description == description
     return alert
 
@@ -265,7 +266,8 @@ def test_update_api_without_mls(pki):
         with pytest.raises(MLSPostHandshakeError):
             conn.mls_update()
         return conn
-    _ok(*pair(_connect(client, mls=client_mls(mode="off")), _serve(pki, lambda c: c)))
+    _ok(*pair(_connect(client, mls=client_mls(pki, mode="off"), server_name="localhost"),
+              _serve(pki, lambda c: c)))
 
 
 def test_key_log_has_epoch_lines(pki, tmp_path):

@@ -14,22 +14,25 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
+if str(REPO / "tests") not in sys.path:  # helper processes import this module directly
+    sys.path.insert(0, str(REPO / "tests"))
+
+from pki import TestCA, pem_pair  # noqa: E402
 
 
 @dataclass
 class TLSPKI:
-    """A self-signed ECDSA P-256 certificate for ``localhost``/127.0.0.1."""
+    """A test CA and the TLS server certificate it issued for ``localhost`` and
+    127.0.0.1; clients name the CA as their trust anchor."""
 
     dir: Path
     cert_pem: str
     key_pem: str
+    ca_pem: str
 
     @property
     def cert_path(self) -> str:
@@ -39,6 +42,10 @@ class TLSPKI:
     def key_path(self) -> str:
         return str(self.dir / "key.pem")
 
+    @property
+    def ca_path(self) -> str:
+        return str(self.dir / "ca.pem")
+
     def chain(self) -> X509CertChain:
         c = X509CertChain()
         c.parsePemList(self.cert_pem)
@@ -47,28 +54,19 @@ class TLSPKI:
     def key(self) -> Any:
         return parsePEMKey(self.key_pem, private=True)
 
+    def anchors(self) -> list:
+        """The CA certificate, for ``trust_anchors``."""
+        return x509.load_pem_x509_certificates(self.ca_pem.encode())
+
 
 def make_pki(directory: Path) -> TLSPKI:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    import ipaddress
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    ca = TestCA("tlslite_mls TLS test CA")
+    cert_pem, key_pem = pem_pair(*ca.issue_tls(("localhost", "127.0.0.1")))
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cert.pem").write_text(cert_pem)
     (directory / "key.pem").write_text(key_pem)
-    return TLSPKI(directory, cert_pem, key_pem)
+    (directory / "ca.pem").write_text(ca.cert_pem)
+    return TLSPKI(directory, cert_pem, key_pem, ca.cert_pem)
 
 
 def load_pki(directory: str) -> tuple[X509CertChain, Any]:
@@ -77,6 +75,11 @@ def load_pki(directory: str) -> tuple[X509CertChain, Any]:
     chain = X509CertChain()
     chain.parsePemList((d / "cert.pem").read_text())
     return chain, parsePEMKey((d / "key.pem").read_text(), private=True)
+
+
+def load_anchors(directory: str) -> list:
+    """The trust anchors of a make_pki directory, for helper processes."""
+    return x509.load_pem_x509_certificates((Path(directory) / "ca.pem").read_bytes())
 
 
 def tls13_settings(**overrides: Any) -> HandshakeSettings:
@@ -164,7 +167,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 def env_with_repo() -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests" / "tls"),
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), str(REPO / "tests" / "tls"),
                                          env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
@@ -203,11 +206,17 @@ def server_mls(**kw: Any) -> Any:
     return MLSServerSettings(**kw)
 
 
-def client_mls(**kw: Any) -> Any:
-    """MLSClientSettings that expect SERVER_IDENTITY unless told otherwise."""
+def client_mls(pki: Optional[TLSPKI] = None, **kw: Any) -> Any:
+    """MLSClientSettings that expect SERVER_IDENTITY unless told otherwise.
+
+    ``pki``: trust its CA for the server's TLS certificate on classic fallback (the
+    MLS credential is still judged by SERVER_IDENTITY).
+    """
     from tlslite_mls.tls import MLSClientSettings
     if not {"auth_policy", "trust_anchors", "expected_identity"} & set(kw):
         kw["expected_identity"] = SERVER_IDENTITY
+    if pki is not None:
+        kw["trust_anchors"] = pki.anchors()
     return MLSClientSettings(**kw)
 
 

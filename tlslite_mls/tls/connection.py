@@ -21,7 +21,9 @@ TLS 1.3 handshake methods are never copied.
   in-memory all-zero PSK, which yields the same Early Secret as no PSK and
   makes tlslite-ng skip the certificate block. Nothing of this reaches the wire.
 * ``_getMsg`` checks every received message for the rules of PROFILE.md
-  section 4 before tlslite-ng looks at it.
+  section 4 before tlslite-ng looks at it; on a client without MLS it validates
+  the server's Certificate there (``certcheck``, PROFILE.md section 10), so a
+  certificate that fails gets its alert before anything else happens.
 * A ``required`` server: ``_serverGetClientHello`` makes TLS 1.3 the lowest
   version it negotiates (``protocol_version`` for older ClientHellos), and whether
   a ClientHello can give MLS is decided when it is answered (HelloRetryRequest or
@@ -45,6 +47,7 @@ from tlslite.messages import (Certificate, CertificateRequest, CertificateVerify
                               ServerHello)
 from tlslite.tlsconnection import TLSConnection
 
+from . import certcheck as _certcheck
 from . import engine as _engine
 from . import keylog as _keylog
 from .errors import MLSNegotiationError, alert_for, describe
@@ -142,6 +145,15 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
 
     Use ``handshakeClientMLS``/``handshakeServerMLS``, or set ``mls_settings``
     and call tlslite-ng's usual handshake methods.
+
+    :ivar mls_fell_back: True after a client handshake that offered MLS and
+        completed classic TLS instead (PROFILE.md section 10).
+    :ivar server_certificate_check: on a client, what was checked of the server's
+        TLS certificate in the last handshake (``"verified for 'name' against ..."``
+        or ``"NOT verified (insecure)"``); None when no certificate came or MLS
+        authenticated the server. A certificate that fails aborts the handshake
+        with the alert of PROFILE.md section 4 and ``TLSLocalAlert`` whose cause is
+        a :class:`~tlslite_mls.tls.certcheck.ServerCertificateError`.
     """
 
     def __init__(self, sock: Any, mls_settings: Optional[MLSSettings] = None,
@@ -155,6 +167,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         self.keylog = keylog
         self.mls_session: Any = None
         self.mls_declined_reason: Optional[str] = None
+        self.mls_fell_back = False
+        self.server_certificate_check: Optional[str] = None
         self._mls_clear()
 
     def _mls_clear(self) -> None:
@@ -174,6 +188,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         self._mls_hook_secret: Optional[bytes] = None
         self._mls_keylog_path: Optional[str] = None
         self._mls_keylog_step = 0
+        self._mls_server_name: Optional[str] = None
 
     # ------------------------------------------------------------------
     # public API
@@ -239,6 +254,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         self._mls_clear()
         self.mls_session = None
         self.mls_declined_reason = None
+        self.mls_fell_back = False
+        self.server_certificate_check = None
         if self.mls_settings is not None:
             cfg = self.mls_settings.validate()
             register_extension(cfg.extension_type)
@@ -250,6 +267,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
 
     def _handshakeDone(self, resumed: bool) -> None:  # noqa: N802
         TLSConnection._handshakeDone(self, resumed)
+        self.mls_fell_back = bool(self._client and self._mls_offered
+                                  and self.mls_session is None)
         if self._mls_keylog_path and self.version > (3, 3) and self.session is not None \
                 and self._mls_client_random is not None:
             secret = getattr(self.session, "exporterMasterSecret", None)
@@ -332,12 +351,14 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                                serverName: Any, nextProtos: Any, reqTack: Any,  # noqa: N803
                                alpn: Any) -> Iterator[Any]:
         cfg = self._mls_cfg
+        self._mls_server_name = serverName or None
         if cfg is not None and cfg.enabled:
             if settings.maxVersion < (3, 4):
                 if cfg.required:
                     raise ValueError("MLS is required but TLS 1.3 is disabled in settings")
             else:
-                if getattr(cfg, "trust_anchors", None) and not (cfg.server_name or serverName):
+                if getattr(cfg, "trust_anchors", None) and not (
+                        cfg.expected_identity or cfg.server_name or serverName):
                     raise ValueError("MLS trust_anchors need a server name to check the "
                                      "server's x509 credential against: pass serverName "
                                      "(SNI) or set server_name")
@@ -580,6 +601,40 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             if find_all(getattr(place, "extensions", None), ext_type):
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"{name} in {type(msg).__name__}")
+        if self._client and isinstance(msg, Certificate):
+            yield from self._mls_check_server_certificate(msg)
+
+    def _mls_check_server_certificate(self, msg: Certificate) -> Iterator[Any]:
+        """PROFILE.md section 10: without MLS the server's certificate must validate."""
+        cfg = self._mls_cfg
+        if not isinstance(cfg, MLSClientSettings) or self._mls_pending is not None:
+            return  # a plain tlslite-ng connection, or MLS authenticates the server
+        if cfg.insecure:
+            self.server_certificate_check = "NOT verified (insecure)"
+            return
+        chain = msg.cert_chain
+        ders = [bytes(c.bytes) for c in chain.x509List] if chain is not None else []
+        name = cfg.server_name or self._mls_server_name or self._mls_peer_ip()
+        try:
+            if not name:
+                raise _certcheck.ServerCertificateError(
+                    AlertDescription.bad_certificate,
+                    "no server name to check the server certificate against: pass "
+                    "serverName (SNI) or set server_name in the MLS settings")
+            anchors = _certcheck.anchors_from(cfg.trust_anchors) if cfg.trust_anchors \
+                else _certcheck.system_trust_anchors()
+            _certcheck.verify_server_certificate(ders, anchors, name)
+        except _certcheck.ServerCertificateError as exc:
+            yield from self._mls_alert(exc.alert, exc.reason, exc)
+        self.server_certificate_check = f"verified for {name!r} against {anchors.source}"
+
+    def _mls_peer_ip(self) -> Optional[str]:
+        """The IP address dialled, the name of last resort (as for a URL with an IP)."""
+        try:
+            peer = self.sock.getpeername()
+        except (OSError, AttributeError):
+            return None
+        return peer[0] if isinstance(peer, tuple) and peer else None
 
     def _mls_refuse_classic(self) -> Iterator[Any]:
         """Required mode, and the server answered without MLS."""

@@ -234,21 +234,33 @@ class MLSClientSettings(MLSSettings):
         (``AcceptAnyCredential()`` to accept any server, unauthenticated); it stands
         alone.
 
-    :ivar server_name: the name an x509 server credential must carry; ``None``: the
-        server name given to the handshake (SNI).
+    Classic TLS is checked too (PROFILE.md section 10): when the connection falls
+    back to classic TLS, or the mode is ``off``, the server's TLS certificate chain
+    is validated as Python's ``ssl.create_default_context()`` does, against the same
+    ``trust_anchors`` (the system trust store when none are named) and for the
+    server name below.
+
+    :ivar server_name: the name (DNS name or IP address) the server's certificate or
+        x509 credential must carry; ``None``: the server name given to the handshake
+        (SNI), else, for the TLS certificate, the IP address of the peer.
+    :ivar insecure: skip the TLS certificate check on classic fallback (the server
+        is then not authenticated at all). Refused for a ``required`` client, which
+        never falls back.
     :ivar key_package_lifetime: lifetime of the KeyPackage, seconds.
     """
 
     def __init__(self, *args: Any, key_package_lifetime: int = 3600,
                  expected_identity: "bytes | str | None" = None,
                  trust_anchors: Sequence[Any] = (), server_name: Optional[str] = None,
-                 pinned_keys: Sequence[Any] = (), **kwargs: Any) -> None:
+                 pinned_keys: Sequence[Any] = (), insecure: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_package_lifetime = key_package_lifetime
         self.expected_identity = expected_identity
         self.trust_anchors = trust_anchors
         self.server_name = server_name
         self.pinned_keys = pinned_keys
+        self.insecure = insecure
 
     def validate(self) -> "MLSClientSettings":
         other = super().validate()
@@ -257,6 +269,11 @@ class MLSClientSettings(MLSSettings):
             raise ValueError(f"key_package_lifetime must be 1..{MAX_KEY_PACKAGE_LIFETIME} "
                              f"seconds, not {lt!r}")
         check_peer_auth(self, other, "server", other.enabled)
+        if not isinstance(self.insecure, bool):
+            raise ValueError(f"insecure must be True or False, not {self.insecure!r}")
+        if self.insecure and other.required:
+            raise ValueError("insecure skips the certificate check of classic fallback, "
+                             "and a required client never falls back")
         return other  # type: ignore[return-value]
 
     def peer_authentication(self, server_name: Optional[str] = None) -> str:
@@ -269,7 +286,12 @@ class MLSClientSettings(MLSSettings):
                f"{len(self.trust_anchors or ())} trust anchor(s)" if self.trust_anchors else
                f"expected_identity={self.expected_identity!r}" if self.expected_identity else
                "none")
-        return super().__repr__()[:-1] + f", server authentication: {how})"
+        tls = ("NOT verified (insecure)" if self.insecure else
+               f"{len(self.trust_anchors)} trust anchor(s)" if self.trust_anchors else
+               "system trust store")
+        return super().__repr__()[:-1] + f", server authentication: {how}, " \
+                                         f"TLS certificate on fallback: {tls})"
+
 
 
 class MLSServerSettings(MLSSettings):
