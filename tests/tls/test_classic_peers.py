@@ -26,8 +26,8 @@ from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
 from helpers import require
 from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
 from tlslite_mls.tls import MLSTLSConnection
-from tlsutil import (PY, client_mls, env_with_repo, free_port, pair, run_in_thread, server_mls,
-                     stop, tls13_settings, wait_port)
+from tlsutil import (PY, client_mls, env_with_repo, pair, run_in_thread, server_mls, stop,
+                     tls13_settings)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_CLIENT = os.path.join(HERE, "peer_client.py")
@@ -55,25 +55,6 @@ def _check_fallback(res: dict, reply: str) -> None:
 # --------------------------------------------------------------------------
 # our client against classic servers
 # --------------------------------------------------------------------------
-@pytest.fixture
-def openssl_server(pki, tmp_path):
-    require(shutil.which("openssl") is not None, "openssl")
-    procs = []
-
-    def start(*extra: str):
-        port = free_port()
-        log = open(tmp_path / f"s_server-{port}.log", "w+")
-        p = subprocess.Popen(["openssl", "s_server", "-tls1_3", "-accept", f"127.0.0.1:{port}",
-                              "-key", pki.key_path, "-cert", pki.cert_path, "-rev", *extra],
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(p)
-        wait_port(port, p)
-        return port, log
-    yield start
-    for p in procs:
-        stop(p)
-
-
 @pytest.mark.parametrize("extra,client_args", [
     ((), ()),
     (("-groups", "P-384"), ()),                              # HelloRetryRequest
@@ -380,8 +361,8 @@ def test_user_canceled_then_close_notify_ends_the_data(pki):
         conn.close()
 
     def client(sock):
-        conn = MLSTLSConnection(sock, mls_settings=client_mls(mode="preferred"))
-        conn.handshakeClientCert(settings=tls13_settings())
+        conn = MLSTLSConnection(sock, mls_settings=client_mls(pki, mode="preferred"))
+        conn.handshakeClientCert(settings=tls13_settings(), serverName="localhost")
         return bytes(conn.read()), bytes(conn.read())
     c, s = pair(client, server)
     assert c.error is None, c.error

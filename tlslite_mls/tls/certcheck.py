@@ -194,7 +194,7 @@ def _diagnose(chain: list, anchors: TrustAnchors, name: str, now: datetime.datet
             why = (f"certificate {subject!r} is issued by {leaf.issuer.rfc4514_string()!r}, "
                    "which no trust anchor vouches for")
         return AlertDescription.unknown_ca, f"server certificate not trusted: {why} " \
-                                            f"(trust anchors: {anchors.source})"
+                                            f"(checked against {anchors.source})"
     for cert in path:
         who = cert.subject.rfc4514_string()
         if now > cert.not_valid_after_utc:
