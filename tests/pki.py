@@ -132,33 +132,14 @@ class TestCA:
 
 
     def issue_tls(self, names: Sequence[str] = ("localhost", "127.0.0.1"),
-                  not_before: Optional[datetime.datetime] = None,
-                  not_after: Optional[datetime.datetime] = None):
-        """(certificate, ECDSA P-256 key) of a TLS server for ``names`` (DNS names or
-        IP addresses, in the subjectAltName), valid from an hour ago for a week
-        unless told otherwise."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(names[0])).issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before or now - datetime.timedelta(hours=1))
-            .not_valid_after(not_after or now + datetime.timedelta(days=7))
-            .add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]),
-                           critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                           critical=False)
-            .sign(self.key, hashes.SHA256()))
+                  key_type: str = "p256", **kw) -> tuple:
+        """(certificate, key) of a TLS server for ``names`` (DNS names or IP addresses,
+        in the subjectAltName); ``key_type`` as for the CA, ``kw`` as for
+        :meth:`issue_cert`."""
+        key = _CA_KEYS[key_type]()
+        cert = self.issue_cert(key.public_key(), names[0],
+                               names=[_general_name(n) for n in names], **kw)
         return cert, key
-
-    @property
-    def cert_pem(self) -> str:
-        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def self_signed_tls(names: Sequence[str] = ("localhost", "127.0.0.1")):

@@ -146,27 +146,32 @@ def client_authentication(args: argparse.Namespace) -> tuple[dict, str]:
     and the server name also serve the TLS certificate check of classic fallback
     (PROFILE.md section 10); without anchors that check uses the system trust store.
     """
-    kw: dict = {"server_name": server_name(args)}
+    kw: dict = {"server_name": args.server_name} if args.server_name else {}
     if args.insecure:
         if args.mls == "required":
             raise SystemExit("--insecure skips the certificate check of classic fallback, "
                              "and --mls required never falls back")
         kw["insecure"] = True
+    if args.accept_any_identity:
+        if args.trust_anchor or args.expect_identity:
+            raise SystemExit("--accept-any-identity stands alone: drop --trust-anchor and "
+                             "--expect-identity")
+        kw["auth_policy"] = AcceptAnyCredential()
+        return kw, "NOT verified (--accept-any-identity)"
     if args.trust_anchor:
         kw["trust_anchors"] = _load_anchors(args.trust_anchor)
     if args.expect_identity:
         kw["expected_identity"] = args.expect_identity.encode()
-        return kw, "identity as expected"
-    if args.accept_any_identity:
-        kw["auth_policy"] = AcceptAnyCredential()
-        return kw, "NOT verified (--accept-any-identity)"
     if args.mls == "off":
         return kw, "-"
     if args.trust_anchor:
-        if _is_ip(kw["server_name"]):
+        name = args.expect_identity or server_name(args)
+        if _is_ip(name):
             raise SystemExit("--trust-anchor judges the server's x509 MLS credential by DNS "
                              "name: give --server-name NAME (or dial the server by name)")
-        return kw, f"x509 chain verified for {kw['server_name']!r}"
+        return kw, f"x509 chain verified for {name!r}"
+    if args.expect_identity:
+        return kw, "identity as expected"
     raise SystemExit("say how to authenticate the server's MLS credential: --expect-identity "
                      "NAME, --trust-anchor FILE (with --server-name), or --accept-any-identity "
                      "(or --mls off)")

@@ -27,7 +27,7 @@ def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssett
     def client(sock):
         conn = client_cls(sock)
         if isinstance(conn, MLSTLSConnection):
-            conn.mls_settings = cmls or client_mls(pki)
+            conn.mls_settings = cmls or client_mls()
         conn.handshakeClientCert(settings=csettings or tls13_settings(), serverName="localhost")
         conn.write(b"ping")
         reply = bytes(conn.read())
@@ -70,7 +70,7 @@ def main() -> None:
         "mls-with-certificates": run(pki, MLSTLSConnection, MLSTLSConnection,
                                      cmls=client_mls(send_certificates=True),
                                      smls=server_mls(send_certificates=True)),
-        "client-fallback": run(pki, MLSTLSConnection, TLSConnection),
+        "client-fallback": run(pki, MLSTLSConnection, TLSConnection, cmls=client_mls(pki)),
         "server-fallback": run(pki, TLSConnection, MLSTLSConnection),
         "declined": run(pki, MLSTLSConnection, MLSTLSConnection,
                         cmls=client_mls(pki, suites=[3]), smls=server_mls(suites=[1])),

@@ -22,6 +22,8 @@ import pytest
 from tlslite.constants import AlertDescription
 from tlslite.errors import TLSLocalAlert
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from pki import TestCA, pem_pair, self_signed_tls
 from tlslite_mls.tls import MLSClientSettings, MLSTLSConnection
 from tlslite_mls.tls.certcheck import ServerCertificateError
@@ -40,15 +42,18 @@ class Certs:
     def __init__(self, directory: Path, ca_pem_path: str, ca: TestCA) -> None:
         self.dir = directory
         self.ca = ca_pem_path
-        past = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
         attacker = TestCA("Interception Proxy CA")
         self._write("wrong-name", ca.issue_tls(("other.test",)))
-        self._write("expired", ca.issue_tls(not_before=past,
-                                            not_after=past + datetime.timedelta(days=30)))
+        self._write("expired", ca.issue_tls(not_before=datetime.timedelta(days=-60),
+                                            not_after=datetime.timedelta(days=-30)))
         self._write("ip-only", ca.issue_tls(("127.0.0.1",)))
         self._write("dns-only", ca.issue_tls(("localhost",)))
         self._write("self-signed", self_signed_tls())
         self._write("attacker", attacker.issue_tls())
+        # An x509 MLS credential (Ed25519, MLS suite 1) from the same CA as the TLS
+        # certificates: one set of anchors serves both checks.
+        mls_key = ed25519.Ed25519PrivateKey.generate()
+        self._write("mls", (ca.issue_cert(mls_key.public_key(), "localhost"), mls_key))
 
     def _write(self, name: str, pair) -> None:
         cert, key = pem_pair(*pair)
@@ -67,9 +72,12 @@ def certs(tmp_path_factory):
     # Its own CA, so the case certificates need no private key of the session's pki.
     d = tmp_path_factory.mktemp("fallback-certs")
     ca = TestCA("fallback test CA")
-    (d / "ca.pem").write_text(ca.cert_pem)
+    (d / "ca.pem").write_bytes(ca.pem())
     c = Certs(d, str(d / "ca.pem"), ca)
     c._write("good", ca.issue_tls(("localhost", "127.0.0.1")))
+    ed_ca = TestCA("fallback Ed25519 CA", key_type="ed25519")
+    (d / "ed-ca.pem").write_bytes(ed_ca.pem())
+    c._write("ed25519", ed_ca.issue_tls(("localhost",), key_type="ed25519"))
     return c
 
 
@@ -104,8 +112,7 @@ def _assert_refused(r, alert: str, reason: str) -> None:
 # --------------------------------------------------------------------------
 def test_fallback_accepts_ca_certificate_with_the_right_name(openssl_server, certs):
     port, _ = openssl_server(cert=certs.cert("good"), key=certs.key("good"))
-    r = _client(port, "--expect-identity", "srv", "--trust-anchor", certs.ca,
-                "--server-name", "localhost")
+    r = _client(port, "--trust-anchor", certs.ca, "--server-name", "localhost")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "olleh\n"
     assert "MLS not negotiated, fell back to classic TLS 1.3" in r.stderr
@@ -116,8 +123,8 @@ def test_fallback_accepts_ca_certificate_with_the_right_name(openssl_server, cer
 def test_fallback_refuses_self_signed_certificate(openssl_server, certs, anchors):
     """Refused both against named anchors and with the default, the system store."""
     port, log = openssl_server(cert=certs.cert("self-signed"), key=certs.key("self-signed"))
-    extra = ["--trust-anchor", certs.ca] if anchors == "named" else []
-    r = _client(port, "--expect-identity", "srv", "--server-name", "localhost", *extra)
+    extra = ["--trust-anchor", certs.ca] if anchors == "named" else ["--expect-identity", "srv"]
+    r = _client(port, "--server-name", "localhost", *extra)
     _assert_refused(r, "unknown_ca", "self-signed certificate 'CN=localhost' is not a trust "
                                      "anchor")
     if anchors == "system":
@@ -127,17 +134,15 @@ def test_fallback_refuses_self_signed_certificate(openssl_server, certs, anchors
 
 def test_fallback_refuses_certificate_for_another_name(openssl_server, certs):
     port, log = openssl_server(cert=certs.cert("wrong-name"), key=certs.key("wrong-name"))
-    r = _client(port, "--expect-identity", "srv", "--trust-anchor", certs.ca,
-                "--server-name", "localhost")
+    r = _client(port, "--trust-anchor", certs.ca, "--server-name", "localhost")
     _assert_refused(r, "bad_certificate", "not valid for 'localhost' (it names other.test)")
     assert OPENSSL_SAYS["bad_certificate"] in _server_log(log, OPENSSL_SAYS["bad_certificate"])
 
 
 def test_fallback_refuses_expired_certificate(openssl_server, certs):
     port, log = openssl_server(cert=certs.cert("expired"), key=certs.key("expired"))
-    r = _client(port, "--expect-identity", "srv", "--trust-anchor", certs.ca,
-                "--server-name", "localhost")
-    _assert_refused(r, "certificate_expired", "expired on 2020-01-31")
+    r = _client(port, "--trust-anchor", certs.ca, "--server-name", "localhost")
+    _assert_refused(r, "certificate_expired", "server certificate 'CN=localhost' expired on ")
     assert OPENSSL_SAYS["certificate_expired"] in \
         _server_log(log, OPENSSL_SAYS["certificate_expired"])
 
@@ -152,6 +157,19 @@ def test_fallback_checks_the_ip_address_dialled(openssl_server, certs):
     r = _client(port, "--expect-identity", "srv", "--trust-anchor", certs.ca)
     _assert_refused(r, "bad_certificate", "not valid for '127.0.0.1' (it names localhost)")
     assert OPENSSL_SAYS["bad_certificate"] in _server_log(log, OPENSSL_SAYS["bad_certificate"])
+
+
+def test_fallback_validates_ed25519_certificates(openssl_server, certs):
+    """Ed25519 keys and signatures, which ssl accepts and the Web PKI verifier does not."""
+    port, _ = openssl_server(cert=certs.cert("ed25519"), key=certs.key("ed25519"))
+    r = _client(port, "--trust-anchor", str(certs.dir / "ed-ca.pem"), "--server-name",
+                "localhost")
+    assert r.returncode == 0, r.stderr
+    assert "server certificate verified for 'localhost' against 1 trust anchor" in r.stderr
+    port, log = openssl_server(cert=certs.cert("ed25519"), key=certs.key("ed25519"))
+    r = _client(port, "--trust-anchor", certs.ca, "--server-name", "localhost")
+    _assert_refused(r, "unknown_ca", "issued by 'CN=fallback Ed25519 CA'")
+    assert OPENSSL_SAYS["unknown_ca"] in _server_log(log, OPENSSL_SAYS["unknown_ca"])
 
 
 def test_system_trust_store_follows_ssl_cert_file(openssl_server, certs):
@@ -259,10 +277,12 @@ class TerminatingProxy:
 
 
 @pytest.fixture
-def mls_server(pki):
-    """Our CLI server (MLS preferred, identity 'srv', the pki's certificate)."""
-    p = subprocess.Popen([PY, "-c", RUN, "server", "--identity", "srv", "--cert",
-                          pki.cert_path, "--key", pki.key_path, "127.0.0.1:0"],
+def mls_server(certs):
+    """Our CLI server, MLS preferred: an x509 MLS credential and a TLS certificate for
+    'localhost', both from the test CA."""
+    p = subprocess.Popen([PY, "-c", RUN, "server", "--mls-cert", certs.cert("mls"),
+                          "--mls-key", certs.key("mls"), "--cert", certs.cert("good"),
+                          "--key", certs.key("good"), "127.0.0.1:0"],
                          env=env_with_repo(), stderr=subprocess.PIPE, text=True)
     line = p.stderr.readline()
     port = int(line.split("listening on 127.0.0.1:")[1].split(",")[0])
@@ -271,23 +291,24 @@ def mls_server(pki):
     p.stderr.close()
 
 
-def test_man_in_the_middle_with_its_own_certificate_is_refused(mls_server, pki, certs):
-    # Straight to the server: MLS, the server's identity checked.
-    r = _client(mls_server, "--expect-identity", "srv", "--trust-anchor", pki.ca_path,
-                "--server-name", "localhost")
-    assert r.returncode == 0 and "MLS negotiated" in r.stderr, r.stderr
+def test_man_in_the_middle_with_its_own_certificate_is_refused(mls_server, certs):
+    trust = ("--trust-anchor", certs.ca, "--server-name", "localhost")
+    # Straight to the server: MLS, its x509 credential checked against the anchors.
+    r = _client(mls_server, *trust)
+    assert r.returncode == 0, r.stderr
+    assert "MLS negotiated" in r.stderr and "x509 chain verified for 'localhost'" in r.stderr
     proxy = TerminatingProxy(certs.cert("attacker"), certs.key("attacker"), mls_server)
     try:
-        r = _client(proxy.port, "--expect-identity", "srv", "--trust-anchor", pki.ca_path,
-                    "--server-name", "localhost")
+        # Through the proxy the extension never reaches the server; the same anchors
+        # and name judge the proxy's certificate.
+        r = _client(proxy.port, *trust)
         _assert_refused(r, "unknown_ca", "issued by 'CN=Interception Proxy CA'")
         deadline = time.monotonic() + 10
         while not proxy.errors and time.monotonic() < deadline:
             time.sleep(0.05)
         assert any("ALERT_UNKNOWN_CA" in e for e in proxy.errors), proxy.errors
         # What --insecure gives up: the same proxy now reads everything.
-        r = _client(proxy.port, "--expect-identity", "srv", "--insecure",
-                    "--server-name", "localhost")
+        r = _client(proxy.port, *trust, "--insecure")
         assert r.returncode == 0, r.stderr
         assert r.stdout == "hello\n"
         assert "fell back to classic TLS 1.3, server certificate NOT verified (--insecure)" \
@@ -299,8 +320,9 @@ def test_man_in_the_middle_with_its_own_certificate_is_refused(mls_server, pki, 
 # --------------------------------------------------------------------------
 # the setting and the flag
 # --------------------------------------------------------------------------
-def test_insecure_shows_in_the_summary_when_mls_is_negotiated(mls_server):
-    r = _client(mls_server, "--expect-identity", "srv", "--insecure")
+def test_insecure_shows_in_the_summary_when_mls_is_negotiated(mls_server, certs):
+    r = _client(mls_server, "--trust-anchor", certs.ca, "--server-name", "localhost",
+                "--insecure")
     assert r.returncode == 0, r.stderr
     assert "MLS negotiated" in r.stderr
     assert "TLS certificate check off (--insecure)" in r.stderr
@@ -325,12 +347,9 @@ def test_verification_is_the_default():
     assert args.insecure is False
 
 
-def test_trust_anchors_go_with_expected_identity(pki):
-    """One place names the anchors: they may serve the fallback check while the MLS
-    credential is judged by name."""
-    s = MLSClientSettings(expected_identity=b"x", trust_anchors=pki.anchors()).validate()
-    assert len(s.trust_anchors) == 1 and not s.mls_x509_anchors
-    assert MLSClientSettings(trust_anchors=pki.anchors()).validate().mls_x509_anchors
+def test_accept_any_identity_with_anchors_is_refused_in_one_line():
+    r = _client(9, "--accept-any-identity", "--trust-anchor", "/nonexistent")
+    assert r.returncode == 1 and "stands alone" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_repr_shows_insecure_without_secrets():

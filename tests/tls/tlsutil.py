@@ -65,8 +65,9 @@ def make_pki(directory: Path) -> TLSPKI:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cert.pem").write_text(cert_pem)
     (directory / "key.pem").write_text(key_pem)
-    (directory / "ca.pem").write_text(ca.cert_pem)
-    return TLSPKI(directory, cert_pem, key_pem, ca.cert_pem)
+    ca_pem = ca.pem().decode()
+    (directory / "ca.pem").write_text(ca_pem)
+    return TLSPKI(directory, cert_pem, key_pem, ca_pem)
 
 
 def load_pki(directory: str) -> tuple[X509CertChain, Any]:
@@ -209,8 +210,9 @@ def server_mls(**kw: Any) -> Any:
 def client_mls(pki: Optional[TLSPKI] = None, **kw: Any) -> Any:
     """MLSClientSettings that expect SERVER_IDENTITY unless told otherwise.
 
-    ``pki``: trust its CA for the server's TLS certificate on classic fallback (the
-    MLS credential is still judged by SERVER_IDENTITY).
+    ``pki``: trust its CA, for the server's TLS certificate on classic fallback; the
+    anchors then judge an MLS credential too (an x509 chain named SERVER_IDENTITY), so
+    only for handshakes that fall back.
     """
     from tlslite_mls.tls import MLSClientSettings
     if not {"auth_policy", "trust_anchors", "expected_identity"} & set(kw):

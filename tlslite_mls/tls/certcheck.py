@@ -11,10 +11,11 @@ anchors, the reference identity, and the alert of PROFILE.md section 4 for a
 failure: ``unknown_ca`` when no anchor issued the chain, ``certificate_expired``
 for a certificate past its validity, ``bad_certificate`` for anything else.
 
-One deliberate difference from ``cryptography``'s Web PKI profile: an end-entity
-certificate without authorityKeyIdentifier is accepted, as OpenSSL does outside
-its strict mode, so a self-signed server certificate named as its own trust
-anchor works as it does with ``ssl``.
+Two things ``cryptography``'s Web PKI profile refuses and ``ssl`` accepts are
+accepted: an end-entity certificate without authorityKeyIdentifier (as OpenSSL
+outside its strict mode, so a self-signed server certificate named as its own
+trust anchor works), and Ed25519/Ed448 keys or signatures in the chain, which go
+to the project's RFC 5280 validator (:mod:`tlslite_mls.mls.x509chain`) instead.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Iterable, Optional, Sequence, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification as x509v
 from tlslite.constants import AlertDescription
@@ -131,17 +133,21 @@ def _load_pem_files(paths: Iterable[str]) -> list:
 
 
 def reference_identity(name: str) -> ReferenceIdentity:
-    """The identity the certificate must carry: an IP address or a DNS name."""
+    """The identity the certificate must carry: an IP address, or a DNS name (an
+    internationalised name in its A-label form, as ``ssl`` sends it)."""
     try:
         return x509v.IPAddress(ipaddress.ip_address(name.strip("[]")))
     except ValueError:
         pass
     try:
-        return x509v.DNSName(name.rstrip("."))
-    except ValueError:
-        raise ServerCertificateError(AlertDescription.bad_certificate,
-                                     f"{name!r} is neither a DNS name nor an IP address") \
-            from None
+        return x509v.DNSName(name.rstrip(".").encode("idna").decode("ascii"))
+    except (ValueError, UnicodeError):
+        raise _not_a_name(name) from None
+
+
+def _not_a_name(name: str) -> ServerCertificateError:
+    return ServerCertificateError(AlertDescription.bad_certificate,
+                                  f"{name!r} is neither a DNS name nor an IP address")
 
 
 def verify_server_certificate(chain_der: Sequence[bytes], anchors: TrustAnchors, name: str,
@@ -161,21 +167,57 @@ def verify_server_certificate(chain_der: Sequence[bytes], anchors: TrustAnchors,
                                      f"server certificate does not parse: {e}") from None
     now = now or datetime.datetime.now(datetime.timezone.utc)
     ident = reference_identity(name)
+    try:
+        _verifier(anchors.store, ident, now)  # cryptography checks the name's syntax here
+    except ValueError:
+        raise _not_a_name(name) from None
+    if _uses_eddsa(chain):
+        _verify_eddsa(chain, anchors, name, now)
+        return
     error = _verify(chain, anchors, ident, now)
     if error is not None:
         raise ServerCertificateError(*_diagnose(chain, anchors, name, now, error))
 
 
+_EDDSA_SIGNATURES = (x509.SignatureAlgorithmOID.ED25519, x509.SignatureAlgorithmOID.ED448)
+
+
+def _uses_eddsa(chain: list) -> bool:
+    return any(isinstance(c.public_key(), (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey))
+               or c.signature_algorithm_oid in _EDDSA_SIGNATURES for c in chain)
+
+
+# x509chain's reasons as PROFILE.md section 4 alerts; the rest are bad_certificate.
+_ALERT_OF_REASON = {"unknown_issuer": AlertDescription.unknown_ca,
+                    "expired": AlertDescription.certificate_expired}
+
+
+def _verify_eddsa(chain: list, anchors: TrustAnchors, name: str,
+                  now: datetime.datetime) -> None:
+    """The chain with EdDSA in it, which ``cryptography``'s verifier refuses outright."""
+    from ..mls.x509chain import ChainError, verify_chain
+    try:
+        verify_chain(chain, anchors.certificates, now=now, name=name, purpose="server")
+    except ChainError as e:
+        alert = _ALERT_OF_REASON.get(e.reason, AlertDescription.bad_certificate)
+        raise ServerCertificateError(alert, f"server certificate not accepted: {e} "
+                                            f"(checked against {anchors.source})") from None
+
+
+def _verifier(store: x509v.Store, ident: ReferenceIdentity,
+              now: Optional[datetime.datetime]) -> x509v.ServerVerifier:
+    builder = (x509v.PolicyBuilder().store(store)
+               .extension_policies(ca_policy=x509v.ExtensionPolicy.webpki_defaults_ca(),
+                                   ee_policy=_EE_POLICY))
+    return (builder.time(now) if now is not None else builder).build_server_verifier(ident)
+
+
 def _verify(chain: list, anchors: TrustAnchors, ident: ReferenceIdentity,
             now: datetime.datetime) -> Optional[str]:
     """None if the chain validates for ``ident``, else cryptography's reason."""
-    verifier = (x509v.PolicyBuilder().store(anchors.store).time(now)
-                .extension_policies(ca_policy=x509v.ExtensionPolicy.webpki_defaults_ca(),
-                                    ee_policy=_EE_POLICY)
-                .build_server_verifier(ident))
     try:
-        verifier.verify(chain[0], chain[1:])
-    except x509v.VerificationError as e:
+        _verifier(anchors.store, ident, now).verify(chain[0], chain[1:])
+    except (x509v.VerificationError, ValueError) as e:
         return str(e)
     return None
 
