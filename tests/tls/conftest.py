@@ -21,6 +21,13 @@ def pki(tmp_path_factory):
 
 
 @pytest.fixture
+def pki_in_system_store(pki, monkeypatch):
+    """The pki's CA as the system trust store (``SSL_CERT_FILE``), for clients that fall
+    back to classic TLS while their MLS options name no trust anchors."""
+    monkeypatch.setenv("SSL_CERT_FILE", pki.ca_path)
+
+
+@pytest.fixture
 def openssl_server(pki, tmp_path):
     """Starts ``openssl s_server -rev`` on 127.0.0.1: ``start(*extra, cert=, key=,
     version=)`` returns (port, log file); the certificate is ``pki``'s unless given,

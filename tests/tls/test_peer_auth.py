@@ -30,7 +30,8 @@ def _run(client: MLSClientSettings, server: MLSServerSettings, pki):
 
     def cli(sock):
         conn = MLSTLSConnection(sock)
-        conn.handshakeClientMLS(client, settings=tls13_settings())
+        # SNI: the name the server's TLS certificate is checked for if MLS is declined.
+        conn.handshakeClientMLS(client, settings=tls13_settings(), serverName="localhost")
         conn.read()
         return conn
     return pair(cli, srv)
@@ -63,7 +64,7 @@ def test_pinned_server_key_refuses_an_impostor_with_the_same_name(pki):
     assert "pinned signature key" in pinned.validate().peer_authentication()
 
 
-def test_server_pins_client_keys(pki):
+def test_server_pins_client_keys(pki, pki_in_system_store):
     cred, priv, pub = _basic(b"client")
     server = _server(pinned_keys=[pub])
     c, s = _run(_client(expected_identity=b"server", identity=(cred, priv, pub)), server, pki)
@@ -73,7 +74,7 @@ def test_server_pins_client_keys(pki):
     assert "not a pinned key" in (s.value.mls_declined_reason or "")
 
 
-def test_server_expected_identity_checks_the_client_name(pki):
+def test_server_expected_identity_checks_the_client_name(pki, pki_in_system_store):
     server = _server(expected_identity="alice")
     assert "name only, not verified" in server.validate().peer_authentication()
     c, s = _run(_client(expected_identity=b"server", identity=_basic(b"bob")), server, pki)
