@@ -268,7 +268,7 @@ def test_server_without_alpn_accepts_client_offering_alpn(pki, mls_mode):
     port, finish = _serve_once(pki, mls=server_mls(mode=mls_mode))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_verify_locations(pki.cert_path)
+    ctx.load_verify_locations(pki.ca_path)
     ctx.set_alpn_protocols(["h2", "http/1.1"])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as t:
@@ -342,6 +342,29 @@ def test_required_client_alert_is_encrypted_after_server_hello(pki):
     assert isinstance(c.error, TLSLocalAlert) and "did not accept" in str(c.error)
     assert isinstance(s.error, TLSRemoteAlert), s.error
     assert s.error.description == AlertDescription.handshake_failure
+    types = _record_types(received["rec"].received)
+    assert types[0] == ContentType.handshake
+    assert types[-1] == ContentType.application_data, types  # protected, not a bare alert
+
+
+def test_certificate_refusal_alert_is_encrypted_after_server_hello(pki):
+    """The fallback's certificate alert (PROFILE.md section 10) goes under the client
+    handshake traffic key too, and the server reads it as unknown_ca."""
+    received = {}
+
+    def server(sock):
+        rec = _RecordingSocket(sock)
+        received["rec"] = rec
+        TLSConnection(rec).handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
+                                           settings=tls13_settings())
+
+    def client(sock):  # no trust anchors: the system store, which lacks the test CA
+        MLSTLSConnection(sock, mls_settings=client_mls()).handshakeClientCert(
+            settings=tls13_settings(), serverName="localhost")
+    c, s = pair(client, server)
+    assert isinstance(c.error, TLSLocalAlert) and "not trusted" in str(c.error), c.error
+    assert isinstance(s.error, TLSRemoteAlert), s.error
+    assert s.error.description == AlertDescription.unknown_ca
     types = _record_types(received["rec"].received)
     assert types[0] == ContentType.handshake
     assert types[-1] == ContentType.application_data, types  # protected, not a bare alert

@@ -625,6 +625,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
                 else _certcheck.system_trust_anchors()
             _certcheck.verify_server_certificate(ders, anchors, name)
         except _certcheck.ServerCertificateError as exc:
+            if self.version >= (3, 4):
+                # The server reads with the client handshake traffic key by now: the
+                # alert goes under it, as with the required-mode refusal above.
+                self._changeWriteState()
             yield from self._mls_alert(exc.alert, exc.reason, exc)
         self.server_certificate_check = f"verified for {name!r} against {anchors.source}"
 
