@@ -323,10 +323,9 @@ def _record_types(data: bytes) -> list[int]:
     return types
 
 
-def test_required_client_alert_is_encrypted_after_server_hello(pki):
-    """After ServerHello a TLS 1.3 server reads with the client handshake traffic key:
-    the required-mode refusal must be an encrypted record, or NSS, Go and Java see a
-    record error instead of handshake_failure."""
+def _refusal_seen_by_classic_server(pki, mls, server_name=None) -> tuple:
+    """Our client (``mls``) against a plain tlslite-ng server that records what it
+    receives: (client error, server error, the record types the server got)."""
     received = {}
 
     def server(sock):
@@ -336,13 +335,20 @@ def test_required_client_alert_is_encrypted_after_server_hello(pki):
                                            settings=tls13_settings())
 
     def client(sock):
-        MLSTLSConnection(sock, mls_settings=client_mls(mode="required")).handshakeClientCert(
-            settings=tls13_settings())
+        MLSTLSConnection(sock, mls_settings=mls).handshakeClientCert(
+            settings=tls13_settings(), serverName=server_name)
     c, s = pair(client, server)
-    assert isinstance(c.error, TLSLocalAlert) and "did not accept" in str(c.error)
-    assert isinstance(s.error, TLSRemoteAlert), s.error
-    assert s.error.description == AlertDescription.handshake_failure
-    types = _record_types(received["rec"].received)
+    return c.error, s.error, _record_types(received["rec"].received)
+
+
+def test_required_client_alert_is_encrypted_after_server_hello(pki):
+    """After ServerHello a TLS 1.3 server reads with the client handshake traffic key:
+    the required-mode refusal must be an encrypted record, or NSS, Go and Java see a
+    record error instead of handshake_failure."""
+    c, s, types = _refusal_seen_by_classic_server(pki, client_mls(mode="required"))
+    assert isinstance(c, TLSLocalAlert) and "did not accept" in str(c)
+    assert isinstance(s, TLSRemoteAlert), s
+    assert s.description == AlertDescription.handshake_failure
     assert types[0] == ContentType.handshake
     assert types[-1] == ContentType.application_data, types  # protected, not a bare alert
 
@@ -350,22 +356,11 @@ def test_required_client_alert_is_encrypted_after_server_hello(pki):
 def test_certificate_refusal_alert_is_encrypted_after_server_hello(pki):
     """The fallback's certificate alert (PROFILE.md section 10) goes under the client
     handshake traffic key too, and the server reads it as unknown_ca."""
-    received = {}
-
-    def server(sock):
-        rec = _RecordingSocket(sock)
-        received["rec"] = rec
-        TLSConnection(rec).handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
-                                           settings=tls13_settings())
-
-    def client(sock):  # no trust anchors: the system store, which lacks the test CA
-        MLSTLSConnection(sock, mls_settings=client_mls()).handshakeClientCert(
-            settings=tls13_settings(), serverName="localhost")
-    c, s = pair(client, server)
-    assert isinstance(c.error, TLSLocalAlert) and "not trusted" in str(c.error), c.error
-    assert isinstance(s.error, TLSRemoteAlert), s.error
-    assert s.error.description == AlertDescription.unknown_ca
-    types = _record_types(received["rec"].received)
+    # No trust anchors: the system store, which lacks the test CA.
+    c, s, types = _refusal_seen_by_classic_server(pki, client_mls(), "localhost")
+    assert isinstance(c, TLSLocalAlert) and "not trusted" in str(c), c
+    assert isinstance(s, TLSRemoteAlert), s
+    assert s.description == AlertDescription.unknown_ca
     assert types[0] == ContentType.handshake
     assert types[-1] == ContentType.application_data, types  # protected, not a bare alert
 
