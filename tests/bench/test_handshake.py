@@ -19,3 +19,23 @@ def test_handshake_bench_smoke():
     for name in ("tlslite_mls/tlslite-ng", "ssl/tlslite_mls"):
         assert len(r["round_ratios"][name]) == 2 and r["ratios"][name] > 0
     assert r["mls_suite"] == "0x0001"
+
+
+def test_handshake_bench_post_quantum_suites():
+    """``--suite`` times each MLS suite as an entry of its own, with CPU ratios
+    against the first (the issue's X-Wing-against-0x0001 figure)."""
+    r = bench_json("handshake", "-n", "2", "--runs", "1", "--only", "tlslite_mls",
+                   "--suite", "0x0001,0xF001,0xF00B")
+    names = ["tlslite_mls 0x0001", "tlslite_mls 0xf001", "tlslite_mls 0xf00b"]
+    assert list(r["median_hs_per_s"]) == names
+    assert all(r["median_cpu_ms_per_hs"][n] > 0 for n in names)
+    assert set(r["ratios"]) == {f"cpu {n}/tlslite_mls 0x0001" for n in names[1:]}
+    assert r["mls_suites"] == ["0x0001", "0xf001", "0xf00b"]
+
+
+def test_handshake_bench_refuses_unknown_suites():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "tlslite_mls", "bench", "handshake",
+                          "--suite", "0x0001,0xF0FF"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "0xf0ff" in out.stderr

@@ -2,7 +2,8 @@
 
 Three implementations, in one run and on the same machine:
 
-* ``tlslite_mls``: our client and server, MLS suite 0x0001 negotiated, no TLS
+* ``tlslite_mls``: our client and server, MLS suite 0x0001 negotiated (``--suite``
+  times others, post-quantum ones included, each as an entry of its own), no TLS
   certificate messages (the MLS credentials authenticate; the client checks the
   server's expected identity);
 * ``tlslite-ng``: tlslite-ng's own TLS 1.3 handshake without the plugin: x25519,
@@ -43,7 +44,7 @@ SERVER_IDENTITY = b"bench-server"
 class _Material:
     """An ECDSA P-256 certificate (PEM files for ssl) and the MLS server identity."""
 
-    def __init__(self) -> None:
+    def __init__(self, suites: Sequence[int] = (1,)) -> None:
         from ..mls.credentials import Credential
         from ..mls.crypto import get_cipher_suite
         self.dir = tempfile.mkdtemp(prefix="tlslite-mls-bench-")
@@ -55,11 +56,18 @@ class _Material:
         with open(os.open(self.key_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(self.key_pem)
         self.mls_credential = Credential.basic(SERVER_IDENTITY)
-        self.mls_key, _ = get_cipher_suite(1).generate_signature_key_pair()
         # Both sides have a standing identity, as deployments do (the throw-away
         # identity of the command line is a convenience, not a use case to time).
         self.mls_client_credential = Credential.basic(b"bench-client")
-        self.mls_client_key, _ = get_cipher_suite(1).generate_signature_key_pair()
+        self._mls_keys: dict[int, tuple[bytes, bytes]] = {}
+        for suite in suites:
+            cs = get_cipher_suite(suite)
+            self._mls_keys[suite] = (cs.generate_signature_key_pair()[0],
+                                     cs.generate_signature_key_pair()[0])
+
+    def mls_keys(self, suite: int) -> tuple[bytes, bytes]:
+        """(server, client) MLS signature keys for ``suite``."""
+        return self._mls_keys[suite]
 
     def cleanup(self) -> None:
         for path in (self.cert_path, self.key_path):
@@ -107,7 +115,8 @@ def _tlslite_settings() -> Any:
 # ----------------------------------------------------------------------------
 # one handshake per side and implementation
 # ----------------------------------------------------------------------------
-def _server_handshake(impl: str, mat: _Material) -> Callable[[socket.socket], None]:
+def _server_handshake(impl: str, mat: _Material, suite: int = 1
+                      ) -> Callable[[socket.socket], None]:
     if impl == "ssl":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
@@ -126,8 +135,8 @@ def _server_handshake(impl: str, mat: _Material) -> Callable[[socket.socket], No
     chain.parsePemList(mat.cert_pem)
     key = parsePEMKey(mat.key_pem, private=True)
     settings = _tlslite_settings()
-    mls = MLSServerSettings(mode="required", suites=[1], credential=mat.mls_credential,
-                            signature_key=mat.mls_key).validate() \
+    mls = MLSServerSettings(mode="required", suites=[suite], credential=mat.mls_credential,
+                            signature_key=mat.mls_keys(suite)[0]).validate() \
         if impl == "tlslite_mls" else None
 
     def serve_tlslite(sock: socket.socket) -> None:
@@ -139,7 +148,8 @@ def _server_handshake(impl: str, mat: _Material) -> Callable[[socket.socket], No
     return serve_tlslite
 
 
-def _client_handshake(impl: str, mat: "_Material") -> Callable[[socket.socket], None]:
+def _client_handshake(impl: str, mat: "_Material", suite: int = 1
+                      ) -> Callable[[socket.socket], None]:
     if impl == "ssl":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
@@ -157,9 +167,9 @@ def _client_handshake(impl: str, mat: "_Material") -> Callable[[socket.socket], 
     from ..tls import MLSClientSettings, MLSTLSConnection
     from ..tls.post_handshake import UpdatePolicy
     settings = _tlslite_settings()
-    mls = MLSClientSettings(mode="required", suites=[1], expected_identity=SERVER_IDENTITY,
+    mls = MLSClientSettings(mode="required", suites=[suite], expected_identity=SERVER_IDENTITY,
                             credential=mat.mls_client_credential,
-                            signature_key=mat.mls_client_key) \
+                            signature_key=mat.mls_keys(suite)[1]) \
         if impl == "tlslite_mls" else None
 
     def connect_tlslite(sock: socket.socket) -> None:
@@ -171,15 +181,16 @@ def _client_handshake(impl: str, mat: "_Material") -> Callable[[socket.socket], 
         conn.handshakeClientCert(settings=settings)
         if bytes(conn.read(max=1)) != b"!":
             raise RuntimeError(f"{impl}: no byte after the handshake")
-        if mls is not None and not conn.mls_negotiated:
-            raise RuntimeError("tlslite_mls: MLS was not negotiated")
+        if mls is not None and (not conn.mls_negotiated or conn.mls_cipher_suite != suite):
+            raise RuntimeError(f"tlslite_mls: MLS suite 0x{suite:04x} was not negotiated")
         conn.sock.close()
     return connect_tlslite
 
 
-def _serve_forever(impl: str, mat: _Material, listener: socket.socket, cpu: Any) -> None:
+def _serve_forever(impl: str, mat: _Material, listener: socket.socket, cpu: Any,
+                   suite: int = 1) -> None:
     """Serve until terminated; ``cpu`` (a shared double) always holds our CPU seconds."""
-    serve = _server_handshake(impl, mat)
+    serve = _server_handshake(impl, mat, suite)
     while True:
         sock, _ = listener.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -198,17 +209,18 @@ def _serve_forever(impl: str, mat: _Material, listener: socket.socket, cpu: Any)
 class _Server:
     """One implementation's server process and the client side that talks to it."""
 
-    def __init__(self, impl: str, mat: _Material) -> None:
+    def __init__(self, impl: str, mat: _Material, suite: int = 1, name: str = "") -> None:
         self.impl = impl
+        self.name = name or impl
         listener = socket.create_server(("127.0.0.1", 0), backlog=64)
         self.port = listener.getsockname()[1]
         ctx = multiprocessing.get_context("fork")
         self.cpu = ctx.Value("d", 0.0)
-        self.process = ctx.Process(target=_serve_forever, args=(impl, mat, listener, self.cpu),
-                                   daemon=True)
+        self.process = ctx.Process(target=_serve_forever,
+                                   args=(impl, mat, listener, self.cpu, suite), daemon=True)
         self.process.start()
         listener.close()
-        self.connect = _client_handshake(impl, mat)
+        self.connect = _client_handshake(impl, mat, suite)
 
     def run(self, n: int) -> tuple[float, float]:
         """(handshakes per second, CPU ms per handshake of client + server) of n handshakes.
@@ -246,44 +258,62 @@ def measure(impl: str, n: int, runs: int, mat: _Material) -> tuple[list[float], 
     return [r for r, _ in results], [c for _, c in results]
 
 
+def entry_name(suite: int, suites: Sequence[int]) -> str:
+    """``tlslite_mls``, or ``tlslite_mls 0xF001`` when suites other than 0x0001 are timed."""
+    return "tlslite_mls" if list(suites) == [1] else f"tlslite_mls 0x{suite:04x}"
+
+
 def run(n: int = 30, runs: int = 7, ssl_factor: int = 10,
-        implementations: Sequence[str] = IMPLEMENTATIONS) -> dict:
+        implementations: Sequence[str] = IMPLEMENTATIONS, suites: Sequence[int] = (1,)) -> dict:
     """Medians and ratios; ``ssl`` does ``ssl_factor`` times more handshakes per run.
 
-    The implementations take turns: each round does one run of each, so a burst of
-    load from elsewhere on the machine hits them alike, and each round gives one
-    ratio. Round 0 warms up and is not counted.
+    ``suites``: the MLS suites to time, each as an entry of its own (the first is the
+    reference of the CPU ratios). The entries take turns: each round does one run of
+    each, so a burst of load from elsewhere on the machine hits them alike, and each
+    round gives one ratio. Round 0 warms up and is not counted.
     """
-    mat = _Material()
-    counts = {impl: n * (ssl_factor if impl == "ssl" else 1) for impl in implementations}
-    samples: dict[str, list[float]] = {impl: [] for impl in implementations}
-    cpu: dict[str, list[float]] = {impl: [] for impl in implementations}
+    mat = _Material(suites)
+    entries: list[tuple[str, str, int]] = []
+    for impl in implementations:
+        if impl == "tlslite_mls":
+            entries += [(entry_name(s, suites), impl, s) for s in suites]
+        else:
+            entries.append((impl, impl, 1))
+    counts = {name: n * (ssl_factor if impl == "ssl" else 1) for name, impl, _ in entries}
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in entries}
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in entries}
     servers: list[_Server] = []
     try:
-        for impl in implementations:
-            servers.append(_Server(impl, mat))
+        for name, impl, suite in entries:
+            servers.append(_Server(impl, mat, suite, name))
         for r in range(runs + 1):
             for server in servers:
-                rate, cpu_ms = server.run(counts[server.impl])
+                rate, cpu_ms = server.run(counts[server.name])
                 if r:
-                    samples[server.impl].append(rate)
-                    cpu[server.impl].append(cpu_ms)
+                    samples[server.name].append(rate)
+                    cpu[server.name].append(cpu_ms)
     finally:
         for server in servers:
             server.stop()
         mat.cleanup()
-    medians = {impl: statistics.median(v) for impl, v in samples.items()}
+    medians = {name: statistics.median(v) for name, v in samples.items()}
     ratios: dict[str, float] = {}
     round_ratios: dict[str, list[float]] = {}
-    for name, num, den in (("tlslite_mls/tlslite-ng", "tlslite_mls", "tlslite-ng"),
-                           ("ssl/tlslite_mls", "ssl", "tlslite_mls")):
-        if num in samples and den in samples:
-            round_ratios[name] = [a / b for a, b in zip(samples[num], samples[den])]
+    first = entry_name(suites[0], suites)
+    pairs = [(f"{first}/tlslite-ng", first, "tlslite-ng", samples),
+             (f"ssl/{first}", "ssl", first, samples)]
+    # CPU per handshake of every other MLS suite against the first one's.
+    pairs += [(f"cpu {entry_name(s, suites)}/{first}", entry_name(s, suites), first, cpu)
+              for s in suites[1:]]
+    for name, num, den, table in pairs:
+        if num in table and den in table:
+            round_ratios[name] = [a / b for a, b in zip(table[num], table[den])]
             ratios[name] = statistics.median(round_ratios[name])
     return {"median_hs_per_s": medians, "ratios": ratios, "round_ratios": round_ratios,
-            "median_cpu_ms_per_hs": {impl: statistics.median(v) for impl, v in cpu.items()},
+            "median_cpu_ms_per_hs": {name: statistics.median(v) for name, v in cpu.items()},
             "runs_hs_per_s": samples, "handshakes_per_run": counts,
-            "runs": runs, "mls_suite": "0x0001",
+            "runs": runs, "mls_suite": f"0x{suites[0]:04x}",
+            "mls_suites": [f"0x{s:04x}" for s in suites],
             "tls_cipher_suite": {"tlslite_mls": "TLS_AES_128_GCM_SHA256",
                                  "tlslite-ng": "TLS_AES_128_GCM_SHA256",
                                  "ssl": "OpenSSL default"},
@@ -297,12 +327,12 @@ def report(result: dict, out: Any = sys.stdout) -> None:
           f"implementations taking turns in each", file=out)
     for impl, value in med.items():
         spread = result["runs_hs_per_s"][impl]
-        print(f"  {impl:12s} {value:8.1f} /s   (runs {min(spread):.1f}-{max(spread):.1f}, "
+        print(f"  {impl:18s} {value:8.1f} /s   (runs {min(spread):.1f}-{max(spread):.1f}, "
               f"{result['handshakes_per_run'][impl]} handshakes each; CPU client+server "
               f"{result['median_cpu_ms_per_hs'][impl]:.2f} ms per handshake)", file=out)
     for name, value in result["ratios"].items():
         per_round = result["round_ratios"][name]
-        print(f"  {name:24s} {value:6.2f}x   (median of the {len(per_round)} rounds' ratios; "
+        print(f"  {name:40s} {value:6.2f}x   (median of the {len(per_round)} rounds' ratios; "
               f"rounds {min(per_round):.2f}-{max(per_round):.2f})", file=out)
 
 
@@ -319,15 +349,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="ssl does this many times more handshakes per run (default 10)")
     p.add_argument("--only", default=",".join(IMPLEMENTATIONS),
                    help="comma-separated subset of " + ",".join(IMPLEMENTATIONS))
+    p.add_argument("--suite", default="0x0001",
+                   help="MLS cipher suite(s) to time, comma-separated, e.g. "
+                        "0x0001,0xF001,0xF006,0xF00B (the first is the CPU reference)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(list(argv) if argv is not None else None)
     impls = [x for x in args.only.split(",") if x]
+    from ..mls.crypto import supported_cipher_suites
+    try:
+        suites = [int(x, 0) for x in args.suite.split(",") if x]
+    except ValueError:
+        p.error(f"--suite: not a list of numbers: {args.suite!r}")
+    unsupported = [s for s in suites if s not in supported_cipher_suites()]
+    if not suites or unsupported or len(set(suites)) != len(suites):
+        p.error(f"--suite: give distinct supported MLS suites "
+                f"(unsupported: {', '.join(hex(s) for s in unsupported) or 'none'})")
     if args.handshakes < 1 or args.runs < 1 or args.ssl_factor < 1:
         p.error("-n, --runs and --ssl-factor must be at least 1")
     unknown = set(impls) - set(IMPLEMENTATIONS)
     if unknown or not impls:
         p.error(f"--only: unknown {sorted(unknown)}")
-    result = run(args.handshakes, args.runs, args.ssl_factor, impls)
+    result = run(args.handshakes, args.runs, args.ssl_factor, impls, suites)
     if args.json:
         print(json.dumps(result))
     else:
