@@ -23,7 +23,7 @@ class OursPeer(Peer):
     suites = frozenset(supported_cipher_suites())
 
     def __init__(self, suite: int, identity: bytes) -> None:
-        if suite not in self.suites:
+        if suite not in supported_cipher_suites():  # suites registered later count too
             raise PeerUnsupported(f"suite 0x{suite:04x} is not supported")
         self.suite = suite
         self.cs = get_cipher_suite(suite)

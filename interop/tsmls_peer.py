@@ -25,7 +25,8 @@ from interop.peer import PRIVATE, PUBLIC, Peer, PeerError, PeerTimeout, PeerUnav
 DRIVER_DIR = Path(__file__).resolve().parent / "tsmls"
 DRIVER = DRIVER_DIR / "driver.mjs"
 TS_MLS_VERSION = "1.6.4"
-SUITES = frozenset(range(1, 8))
+# 81-88: ts-mls's post-quantum suites at its own code points (interop/tsmls_suites.py).
+SUITES = frozenset(range(1, 8)) | frozenset(range(81, 89))
 DEFAULT_TIMEOUT = float(os.environ.get("INTEROP_TSMLS_TIMEOUT", "60"))
 _EOF = object()
 
@@ -65,6 +66,21 @@ def tsmls_unavailable_reason() -> Optional[str]:
 
 def tsmls_available() -> bool:
     return tsmls_unavailable_reason() is None
+
+
+# The optional packages ts-mls loads for its post-quantum suites (package.json pins them).
+PQ_PACKAGES = ("@hpke/ml-kem", "@hpke/hybridkem-x-wing", "@noble/post-quantum")
+
+
+def tsmls_pq_unavailable_reason() -> Optional[str]:
+    """Why ts-mls's post-quantum suites cannot run here, or None."""
+    reason = tsmls_unavailable_reason()
+    if reason is not None:
+        return reason
+    missing = [p for p in PQ_PACKAGES if not (DRIVER_DIR / "node_modules" / p).is_dir()]
+    if missing:
+        return f"{', '.join(missing)} not installed in {DRIVER_DIR} (run: npm ci in that folder)"
+    return None
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -176,7 +192,7 @@ class TsMlsPeer(Peer):
 
     def __init__(self, suite: int, identity: bytes, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         if suite not in SUITES:
-            raise PeerUnsupported(f"ts-mls driver: suite 0x{suite:04x} not enabled (have 1..7)")
+            raise PeerUnsupported(f"ts-mls driver: suite 0x{suite:04x} not enabled (have 1..7, 81..88)")
         self.suite = suite
         self.identity = identity
         self._driver = _NodeDriver(timeout=timeout)

@@ -21,8 +21,11 @@ fi
 dir=interop/tsmls
 driver_ok() {
     # The driver answers "hello" only if ts-mls and every peer package it loads resolve.
+    # Suite 87 (X-Wing, ML-DSA-87) needs the optional post-quantum packages too.
     printf '%s\n' '{"id":1,"cmd":"hello"}' '{"id":2,"cmd":"bench","suite":6,"n":1}' \
-        | (cd "$dir" && timeout 120 node driver.mjs) 2>/dev/null | grep -c '"cycles"' >/dev/null
+        '{"id":3,"cmd":"bench","suite":87,"n":1}' \
+        | (cd "$dir" && timeout 120 node driver.mjs) 2>/dev/null | grep -c '"cycles"' \
+        | grep -qx 2
 }
 
 stamp="$dir/node_modules/.package-lock.json"

@@ -34,7 +34,8 @@ console.log = console.error; // keep stdout for protocol lines only
 console.info = console.error;
 console.warn = console.error;
 
-const SUITES = [1, 2, 3, 4, 5, 6, 7];
+// 81-88: ts-mls's own post-quantum suites (see interop/tsmls_suites.py).
+const SUITES = [1, 2, 3, 4, 5, 6, 7, 81, 82, 83, 84, 85, 86, 87, 88];
 const PROTOCOL = 1;
 
 function hex(bytes) {

@@ -39,3 +39,9 @@ def test_handshake_bench_refuses_unknown_suites():
     out = subprocess.run([sys.executable, "-m", "tlslite_mls", "bench", "handshake",
                           "--suite", "0x0001,0xF0FF"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "0xf0ff" in out.stderr
+
+
+def test_mls_cycle_bench_post_quantum_suite_with_peer_suite():
+    r = bench_json("mls", "--suite", "0xF001", "-n", "1", "--peers", "")
+    assert r["suite"] == "0xf001" and r["peer_suite"] == "0xf001"
+    assert r["median_s"]["tlslite_mls"] > 0

@@ -57,28 +57,37 @@ def _peer_timers() -> dict[str, Callable[[int, int], list[float]]]:
             for name in ("mls-rs", "ts-mls")}
 
 
-def run(suite: int = 1, n: int = 21, peers: Optional[Sequence[str]] = None) -> dict:
-    """Medians (seconds) for every implementation that can run here, and what could not."""
+def run(suite: int = 1, n: int = 21, peers: Optional[Sequence[str]] = None,
+        peer_suite: Optional[int] = None) -> dict:
+    """Medians (seconds) for every implementation that can run here, and what could not.
+
+    ``peer_suite``: the suite the peers run, when they lack ``suite`` itself (no peer
+    has the draft's post-quantum suites; ts-mls has its own, e.g. 83 = X-Wing/Ed25519).
+    """
     medians: dict[str, float] = {"tlslite_mls": statistics.median(our_cycle_times(suite, n))}
     missing: dict[str, str] = {}
     timers = _peer_timers()
+    their_suite = suite if peer_suite is None else peer_suite
     for name in peers if peers is not None else ("mls-rs", "ts-mls"):
         timer = timers.get(name)
         if timer is None:
             missing[name] = "interop harness not importable (run from the repository root)"
             continue
         try:
-            medians[name] = statistics.median(timer(suite, n))
+            medians[name] = statistics.median(timer(their_suite, n))
         except Exception as e:  # a peer that is not installed or lacks the suite
             missing[name] = f"{type(e).__name__}: {e}"
-    return {"suite": f"0x{suite:04x}", "cycles": n, "median_s": medians, "unavailable": missing}
+    return {"suite": f"0x{suite:04x}", "peer_suite": f"0x{their_suite:04x}", "cycles": n,
+            "median_s": medians, "unavailable": missing}
 
 
 def report(result: dict, out=sys.stdout) -> None:
     medians = result["median_s"]
     ours = medians["tlslite_mls"]
-    print(f"two-party MLS cycle, suite {result['suite']}, median of {result['cycles']} cycles",
-          file=out)
+    peer_suite = result.get("peer_suite", result["suite"])
+    other = "" if peer_suite == result["suite"] else f" (the peers: suite {peer_suite})"
+    print(f"two-party MLS cycle, suite {result['suite']}{other}, median of "
+          f"{result['cycles']} cycles", file=out)
     for name, value in medians.items():
         ratio = "" if name == "tlslite_mls" else f"   ours is {value / ours:5.2f}x faster" \
             if value >= ours else f"   ours is {ours / value:5.2f}x slower"
@@ -94,12 +103,15 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--suite", type=lambda s: int(s, 0), default=1, help="MLS cipher suite (default 0x0001)")
     p.add_argument("-n", "--cycles", type=int, default=21, help="cycles per implementation (default 21)")
     p.add_argument("--peers", default="mls-rs,ts-mls", help="comma-separated peers, or '' for none")
+    p.add_argument("--peer-suite", type=lambda s: int(s, 0), default=None,
+                   help="suite the peers run instead of --suite (e.g. 83, ts-mls's "
+                        "X-Wing/Ed25519 suite, beside our 0xF001)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     if args.cycles < 1:
         p.error("--cycles must be at least 1")
     peers = [x for x in args.peers.split(",") if x]
-    result = run(args.suite, args.cycles, peers)
+    result = run(args.suite, args.cycles, peers, args.peer_suite)
     if args.json:
         print(json.dumps(result))
     else:

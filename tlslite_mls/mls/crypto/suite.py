@@ -168,6 +168,14 @@ def register_cipher_suite(suite: CipherSuite) -> CipherSuite:
     return suite
 
 
+def unregister_cipher_suite(suite_id: int) -> None:
+    """Forget a suite registered for a while (e.g. another implementation's private
+    code points in an interop run); the built-in suites stay."""
+    if suite_id in _BUILTIN:
+        raise ValueError(f"MLS cipher suite 0x{suite_id:04x} is built in")
+    _REGISTRY.pop(suite_id, None)
+
+
 def get_cipher_suite(suite_id: int) -> CipherSuite:
     try:
         return _REGISTRY[suite_id]
@@ -221,5 +229,7 @@ for _id, _name, _kem, _aead_alg, _hash, _sig_scheme in (
 ):
     register_cipher_suite(CipherSuite(_id, _name, _kem, _aead_alg, _hash, _sig_scheme))
 
+_BUILTIN = frozenset(_REGISTRY)
+
 __all__ = ["CipherSuite", "Label", "get_cipher_suite", "register_cipher_suite",
-           "supported_cipher_suites", "VerificationError"]
+           "supported_cipher_suites", "unregister_cipher_suite", "VerificationError"]
