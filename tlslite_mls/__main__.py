@@ -1,4 +1,4 @@
-"""``python -m tlslite_mls {demo,server,client,bench}``."""
+"""``python -m tlslite_mls {demo,server,client,bench,probe}``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ commands:
   server    echo server (TLS 1.3 with the MLS handshake extension)
   client    send standard input to a server, print what comes back
   bench     benchmarks: bench mls, bench handshake
+  probe     check someone else's server of either draft against the wire profile
 """
 
 
@@ -25,6 +26,9 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         from .demo import main as demo_main
         return demo_main(rest)
+    if command == "probe":
+        from .probe.cli import main as probe_main
+        return probe_main(rest)
     if command in ("server", "client"):
         from .cli import main as cli_main
         return cli_main(argv)

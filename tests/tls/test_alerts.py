@@ -12,11 +12,12 @@ import pytest
 from tlslite import TLSConnection
 from tlslite.constants import AlertDescription, ExtensionType, TLS_1_3_HRR
 from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
-from tlslite.extensions import TLSExtension
 from tlslite.messages import ClientHello, EncryptedExtensions, NewSessionTicket, ServerHello
 
 import tlslite_mls.tls.engine as engine
 from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
+from tlslite_mls.probe import hostile
+from tlslite_mls.probe.hostile import mutating_connection, with_early_data
 from tlslite_mls.tls import MLSHandshakeExtension, MLSTLSConnection
 from tlsutil import client_mls, pair, server_mls, tls13_settings
 
@@ -66,52 +67,25 @@ def _expect(result_alerting, result_receiving, description, reason):
 # --------------------------------------------------------------------------
 # hostile clients
 # --------------------------------------------------------------------------
-def _hostile_client(mutate, sends=(1,)):
-    class Hostile(MLSTLSConnection):
-        count = 0
-
-        def _sendMsg(self, msg, *a, **kw):
-            gen = MLSTLSConnection._sendMsg(self, msg, *a, **kw)  # inserts the KeyPackage
-            if isinstance(msg, ClientHello):
-                Hostile.count += 1
-                if Hostile.count in sends:
-                    mutate(msg)
-            return gen
-    return Hostile
-
-
-def _with_early_data(msg):
-    psk = msg.getExtension(ExtensionType.pre_shared_key)
-    pos = msg.extensions.index(psk) if psk is not None else len(msg.extensions)
-    msg.extensions.insert(pos, TLSExtension(extType=ExtensionType.early_data).create(b""))
-
-
 def test_client_hello_with_early_data(pki):
-    c, s = pair(_client(_hostile_client(_with_early_data)), _server(pki))
+    c, s = pair(_client(mutating_connection(with_early_data)), _server(pki))
     _expect(s, c, AlertDescription.illegal_parameter, "early_data")
 
 
 def test_client_hello_duplicated_extension(pki):
-    def dup(msg):
-        msg.extensions.insert(0, MLSHandshakeExtension().create(_mls_ext(msg)[0].body))
-    c, s = pair(_client(_hostile_client(dup)), _server(pki))
+    c, s = pair(_client(mutating_connection(hostile.duplicated_extension(EXT))), _server(pki))
     _expect(s, c, AlertDescription.illegal_parameter, "appears 2 times")
 
 
 def test_client_hello_garbage_key_package(pki):
-    def garbage(msg):
-        _mls_ext(msg)[0].body = b"\x00\x01\xff\xff\xff"
-    c, s = pair(_client(_hostile_client(garbage)), _server(pki))
+    c, s = pair(_client(mutating_connection(hostile.garbage_key_package(EXT))), _server(pki))
     _expect(s, c, AlertDescription.decode_error, "DecodeError")
     assert s.error.__cause__ is not None
 
 
 def test_second_client_hello_changes_extension(pki):
-    def change(msg):
-        ext = _mls_ext(msg)[0]
-        ext.body = ext.body[:-1] + bytes([ext.body[-1] ^ 1])
     hrr_server = tls13_settings(keyShares=["secp256r1"], eccCurves=["secp256r1"])
-    c, s = pair(_client(_hostile_client(change, sends=(2,)),
+    c, s = pair(_client(mutating_connection(hostile.flipped_key_package(EXT), sends=(2,)),
                         settings=tls13_settings(eccCurves=["x25519", "secp256r1"])),
                 _server(pki, settings=hrr_server))
     _expect(s, c, AlertDescription.illegal_parameter, "Client Hello")

@@ -55,7 +55,11 @@ class MLSServer:
     :param limits: handshake timeout, idle timeout and connection cap
         (:class:`~tlslite_mls.serving.ServerLimits`; defaults 10 s, 300 s, 1000).
     :param timeout: the idle timeout alone (kept for older callers; ``limits`` wins).
+    :ivar connection_class: the class each connection is made of (a subclass of
+        :class:`MLSTLSConnection`).
     """
+
+    connection_class: type = MLSTLSConnection
 
     def __init__(self, address: tuple[str, int], cert_chain: Any, private_key: Any,
                  mls_settings: MLSServerSettings, settings: Optional[HandshakeSettings] = None,
@@ -117,7 +121,7 @@ class MLSServer:
         self._server.join(wait)
 
     def _serve(self, sock: socket.socket, guard: Guard) -> None:
-        conn = MLSTLSConnection(sock)
+        conn = self.connection_class(sock)
         if self.update_policy is not None:
             conn.mls_update_policy = self.update_policy
         try:
