@@ -25,7 +25,7 @@ FAILED = r"^server: connection from 127\.0\.0\.1:\d+ failed \(MLS-TLS\): "
 
 @pytest.fixture(scope="module")
 def server():
-    srv = ServerProcess("--count", "16", "--suite", "3", "--identity", "probe-server")
+    srv = ServerProcess("--count", "17", "--suite", "3", "--identity", "probe-server")
     yield srv
     srv.stop()
 
@@ -113,6 +113,15 @@ def test_truncated_record(server):
     alert, line = _probe(server, b"\x16\x03\x03\x00\x64" + b"\x00\x01" * 5, shut=True)
     assert alert == (2, AD.decode_error)
     assert "sent decode_error: truncated record: the stream ended inside a record" in line
+
+
+def test_stream_ends_inside_a_message(server):
+    """A client_hello cut short, then the end of the stream: decode_error, not a silent
+    close."""
+    alert, line = _probe(server, record(22, b"\x00\x01\x00\x01\x00\x01\x00\x05"), shut=True)
+    assert alert == (2, AD.decode_error)
+    assert "sent decode_error: truncated message: the stream ended inside a TwoPartyMessage" \
+        in line
 
 
 def test_oversized_record(server):

@@ -1,4 +1,4 @@
-"""Probe tests: the TLS test helpers (PKI, settings) are shared."""
+"""Probe tests: the helpers of the TLS and MLS-TLS tests are shared."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "tls"))
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(_TESTS, "tls"), os.path.join(_TESTS, "mlstls")]
 
 from tlsutil import make_pki  # noqa: E402
 

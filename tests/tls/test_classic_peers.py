@@ -25,6 +25,7 @@ from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
 
 from helpers import require
 from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
+from tlslite_mls.probe.raw import RecordingSocket, records
 from tlslite_mls.tls import MLSTLSConnection
 from tlsutil import (PY, client_mls, env_with_repo, pair, run_in_thread, server_mls, stop,
                      tls13_settings)
@@ -299,37 +300,13 @@ def test_required_server_vs_plain_client(pki):
     assert "does not offer" in str(result.error)
 
 
-class _RecordingSocket:
-    """A socket that keeps every byte it receives, to look at the peer's records."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self.received = bytearray()
-
-    def recv(self, n: int, *args) -> bytes:
-        data = self._sock.recv(n, *args)
-        self.received += data
-        return data
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
-def _record_types(data: bytes) -> list[int]:
-    types, i = [], 0
-    while i + 5 <= len(data):
-        types.append(data[i])
-        i += 5 + int.from_bytes(data[i + 3:i + 5], "big")
-    return types
-
-
 def _refusal_seen_by_classic_server(pki, mls, server_name=None) -> tuple:
     """Our client (``mls``) against a plain tlslite-ng server that records what it
     receives: (client error, server error, the record types the server got)."""
     received = {}
 
     def server(sock):
-        rec = _RecordingSocket(sock)
+        rec = RecordingSocket(sock)
         received["rec"] = rec
         TLSConnection(rec).handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
                                            settings=tls13_settings())
@@ -338,7 +315,7 @@ def _refusal_seen_by_classic_server(pki, mls, server_name=None) -> tuple:
         MLSTLSConnection(sock, mls_settings=mls).handshakeClientCert(
             settings=tls13_settings(), serverName=server_name)
     c, s = pair(client, server)
-    return c.error, s.error, _record_types(received["rec"].received)
+    return c.error, s.error, [t for t, _ in records(bytes(received["rec"].received))]
 
 
 def test_required_client_alert_is_encrypted_after_server_hello(pki):

@@ -53,7 +53,7 @@ from .errors import (MLSTLSClosedError, MLSTLSError, MLSTLSLocalAlert, MLSTLSRem
                      ProtocolViolation, alert_for, describe)
 from .framing import HandshakeReassembler
 from .keys import traffic_exports, traffic_secrets
-from .records import RecordChannel
+from .records import PeerClosedAbruptly, RecordChannel
 from .settings import MLSTLSClientSettings, MLSTLSServerSettings, MLSTLSSettings
 from .suites import RecordSuite, UnsupportedSuiteError, record_suite
 
@@ -258,10 +258,20 @@ class MLSTLSChannel:
     def _send_message(self, msg: TwoPartyMessage) -> None:
         self._records.send_handshake(msg.serialize(self._types))
 
+    def _recv_record(self) -> tuple[int, bytes]:
+        try:
+            return self._records.recv()
+        except PeerClosedAbruptly:
+            if self._reassembler.pending:
+                raise ProtocolViolation(AlertDescription.decode_error,
+                                        "truncated message: the stream ended inside a "
+                                        "TwoPartyMessage") from None
+            raise
+
     def _next_hello(self, allowed: tuple[MLSTLSMessageType, ...]) -> TwoPartyMessage:
         """The peer's first-flight message, alone in its record(s)."""
         while True:
-            ctype, data = self._records.recv()
+            ctype, data = self._recv_record()
             if ctype == ContentType.alert:
                 self._on_alert(data)
                 if self._peer_closed:
@@ -463,7 +473,7 @@ class MLSTLSChannel:
         if self._peer_closed:
             return False
         self._check_open()
-        data = self._guard(lambda: self._process(*self._records.recv()))
+        data = self._guard(lambda: self._process(*self._recv_record()))
         if data:
             self._buffer += data
         return not self._peer_closed
