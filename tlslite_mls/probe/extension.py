@@ -15,13 +15,14 @@ from typing import Any, Callable, Optional
 
 from tlslite import HandshakeSettings
 from tlslite.constants import TLS_1_3_HRR, AlertDescription, ExtensionType
-from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+from tlslite.errors import TLSRemoteAlert
 from tlslite.messages import ServerHello
 
 from ..mls.auth import AcceptAnyCredential
 from ..mls.welcome import Welcome
 from ..tls import MLSClientSettings, MLSTLSConnection
 from . import hostile
+from .common import close_quietly, describe, judge_resumption, round_trip
 from .report import Report
 
 
@@ -97,7 +98,7 @@ class ExtensionProbe:
             return conn, None
         except Exception as exc:  # noqa: BLE001 - every failure is an observation
             if conn is not None:
-                _close(conn)
+                close_quietly(conn)
             return conn, exc
 
     # ---- the battery ---------------------------------------------------------
@@ -130,7 +131,7 @@ class ExtensionProbe:
         conn, err = self.connect()
         hellos = [h for h in (getattr(conn, "probe_server_hellos", None) or []) if not h.hrr]
         if not hellos:
-            text = _describe(err) if err else "no ServerHello"
+            text = describe(err) if err else "no ServerHello"
             for c in (done, point, shape, share, welcome, ch_hash):
                 c.judge(False, text)
             return None
@@ -151,14 +152,14 @@ class ExtensionProbe:
             welcome.judge(True, "joined the group from the Welcome")
             ch_hash.judge(True, "matched the client's transcript hash")
             return conn
-        text = _describe(err) if err else "classic TLS 1.3 (MLS not negotiated)"
+        text = describe(err) if err else "classic TLS 1.3 (MLS not negotiated)"
         done.judge(False, text)
         low = text.lower()
         ch_hash.judge("client_hello_hash" not in low and "clienthellohash" not in low, text)
         welcome.judge(err is None or not any(w in low for w in ("welcome", "groupinfo", "decrypt",
                                                                 "ratchet", "signature")), text)
         if conn is not None:
-            _close(conn)
+            close_quietly(conn)
         return None
 
     def epoch_checks(self, conn: Any) -> None:
@@ -171,12 +172,12 @@ class ExtensionProbe:
         try:
             before = conn.mls_epoch
             conn.mls_update(wait=True)
-            ok, echoed = _round_trip(conn, b"probe after the client's epoch change\n")
+            ok, echoed = round_trip(conn, b"probe after the client's epoch change\n")
             mine.judge(conn.mls_epoch == before + 1 and ok,
                        f"epoch {before} -> {conn.mls_epoch}; {echoed}")
         except Exception as exc:  # noqa: BLE001
-            mine.judge(False, _describe(exc))
-            _close(conn)
+            mine.judge(False, describe(exc))
+            close_quietly(conn)
             theirs.skip("the connection ended")
             return
         # The server decides when it updates (it need not ever): watch a few exchanges.
@@ -184,12 +185,12 @@ class ExtensionProbe:
         deadline = time.monotonic() + 3.0
         try:
             while time.monotonic() < deadline and conn.mls_epoch_changes == changes:
-                _round_trip(conn, b"probe waiting for the server's epoch change\n")
+                round_trip(conn, b"probe waiting for the server's epoch change\n")
                 if conn.mls_update_in_flight:
                     conn.mls_wait()
         except Exception as exc:  # noqa: BLE001
-            theirs.judge(False, _describe(exc))
-            _close(conn)
+            theirs.judge(False, describe(exc))
+            close_quietly(conn)
             return
         if conn.mls_epoch_changes == changes:
             theirs.skip("the server started no epoch change within 3 s (it need not)")
@@ -202,18 +203,15 @@ class ExtensionProbe:
                             "ticket resumption, mls_resumption_request/response, then "
                             "epoch N+2 on both sides")
         epoch, session = conn.mls_epoch, conn.session
-        _close(conn)
+        close_quietly(conn)
         if not getattr(session, "tickets", None):
             c.skip("the server issued no ticket")
             return
         conn2, err = self.connect(session=session)
         if err is not None:
-            c.judge(False, _describe(err))
+            c.judge(False, describe(err))
             return
-        ok, echoed = _round_trip(conn2, b"probe after resumption\n")
-        c.judge(conn2.resumed and conn2.mls_epoch == epoch + 2 and ok,
-                f"resumed {conn2.resumed}, epoch {epoch} -> {conn2.mls_epoch}; {echoed}")
-        _close(conn2)
+        judge_resumption(c, conn2, conn2.resumed, epoch, conn2.mls_epoch)
 
     def malformed_input_checks(self) -> None:
         ext = self.t.ext_type
@@ -246,18 +244,18 @@ class ExtensionProbe:
         hrrs = [h for h in hellos if h.hrr]
         if not hrrs:
             text = "no HelloRetryRequest for a ClientHello with only a GREASE key share" + \
-                (f" ({_describe(err)})" if err else "")
+                (f" ({describe(err)})" if err else "")
             bare.skip(text)
             changed.skip(text)
             if conn is not None:
-                _close(conn)
+                close_quietly(conn)
             return
         in_hrr = hrrs[0].find(ext)
         bare.judge(not in_hrr and err is None and conn.mls_negotiated,
                    ("extension in HelloRetryRequest; " if in_hrr else "") +
-                   (_describe(err) if err else f"MLS negotiated: {conn.mls_negotiated}"))
+                   (describe(err) if err else f"MLS negotiated: {conn.mls_negotiated}"))
         if conn is not None and err is None:
-            _close(conn)
+            close_quietly(conn)
 
         flipping = hostile.mutating_connection(
             hostile.in_turn(hostile.grease_key_share_only, hostile.flipped_key_package(ext)),
@@ -267,12 +265,12 @@ class ExtensionProbe:
     def expect_alert(self, cls: type, alert: int) -> tuple[bool, str]:
         conn, err = self.connect(cls)
         if err is None:
-            _close(conn)
+            close_quietly(conn)
             return False, "handshake completed" + (", MLS negotiated" if conn.mls_negotiated
                                                     else " (classic TLS 1.3)")
         if isinstance(err, TLSRemoteAlert):
             return err.description == alert, f"{AlertDescription.toStr(err.description)} alert"
-        return False, _describe(err)
+        return False, describe(err)
 
 
 # ---- helpers -------------------------------------------------------------------
@@ -291,35 +289,3 @@ def _welcome_shape(body: bytes) -> tuple[bool, str]:
                        f"encrypted group secret(s), encrypted GroupInfo "
                        f"{len(w.encrypted_group_info)} bytes"
                        + (f", {left} bytes after it" if left else ""))
-
-
-def _round_trip(conn: Any, data: bytes) -> tuple[bool, str]:
-    """Send ``data``; an echo server sends it back (any reply counts as data intact only
-    if it is the same bytes)."""
-    conn.write(data)
-    got = b""
-    while len(got) < len(data):
-        chunk = conn.read(max=len(data) - len(got))
-        if not chunk:
-            break
-        got += bytes(chunk)
-    return got == data, "data echoed intact" if got == data else f"reply {got[:40]!r}"
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TLSRemoteAlert):
-        return f"received {AlertDescription.toStr(exc.description)} alert"
-    if isinstance(exc, TLSLocalAlert):
-        return f"we sent {AlertDescription.toStr(exc.description)}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _close(conn: Any) -> None:
-    try:
-        conn.close()
-    except Exception:  # noqa: BLE001 - the server may be gone
-        pass
-    try:
-        conn.sock.close()
-    except Exception:  # noqa: BLE001
-        pass

@@ -14,7 +14,8 @@ from ..mls.auth import AcceptAnyCredential
 from ..mlstls import MLSTLSClient, MLSTLSClientSettings
 from ..mlstls.settings import DEFAULT_MLS_TLS_TYPES
 from ..store import MemoryStore
-from .extension import Target, _describe, _round_trip
+from .common import close_quietly, describe, judge_resumption, round_trip
+from .extension import Target
 from .raw import RecordingSocket, read_plain_alert, record, records
 from .report import Report
 
@@ -51,7 +52,7 @@ class MLSTLSProbe:
             return rec, c, None
         except Exception as exc:  # noqa: BLE001 - every failure is an observation
             if c is not None:
-                _close(c)
+                close_quietly(c)
             elif rec is not None:
                 rec.close()
             return rec, c, exc
@@ -68,7 +69,7 @@ class MLSTLSProbe:
         first = records(bytes(rec.received)) if rec is not None else []
         frame.judge(*self._server_hello_shape(first))
         if err is not None:
-            done.judge(False, _describe(err))
+            done.judge(False, describe(err))
             for name in ("record protection and labels", "epoch change started by the client",
                          "epoch change started by the server", "resumption to epoch N+2"):
                 (r.get(name) or r.add(name, "-")).skip("no MLS-TLS connection")
@@ -79,12 +80,12 @@ class MLSTLSProbe:
                    f"{c.peer_identity!r}")
         seen = len(rec.received)
         try:
-            ok, echoed = _round_trip(c, b"probe over MLS-TLS\n")
+            ok, echoed = round_trip(c, b"probe over MLS-TLS\n")
             later = records(bytes(rec.received[seen:]))
             outer = sorted({t for t, _ in later})
             labels.judge(ok and outer == [23], f"{echoed}; outer record types {outer}")
         except Exception as exc:  # noqa: BLE001
-            labels.judge(False, _describe(exc))
+            labels.judge(False, describe(exc))
         self.epoch_checks(c)
         self.resumption_check(c)
         self.malformed_input_checks()
@@ -106,18 +107,18 @@ class MLSTLSProbe:
         try:
             before = c.epoch
             c.start_update()
-            ok, echoed = _round_trip(c, b"probe after the client's epoch change\n")
+            ok, echoed = round_trip(c, b"probe after the client's epoch change\n")
             while c.update_in_flight:
                 c.pump_one()
             mine.judge(c.epoch == before + 1 and ok, f"epoch {before} -> {c.epoch}; {echoed}")
             changes, epoch = c.epoch_changes, c.epoch
             deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline and c.epoch_changes == changes:
-                _round_trip(c, b"probe waiting for the server's epoch change\n")
+                round_trip(c, b"probe waiting for the server's epoch change\n")
             while c.update_in_flight:
                 c.pump_one()
         except Exception as exc:  # noqa: BLE001
-            (theirs if mine.status == "pass" else mine).judge(False, _describe(exc))
+            (theirs if mine.status == "pass" else mine).judge(False, describe(exc))
             return
         if c.epoch_changes == changes:
             theirs.skip("the server started no epoch change within 3 s (it need not)")
@@ -129,15 +130,12 @@ class MLSTLSProbe:
         check = self.report.add("resumption to epoch N+2", "resumption_request/response, then "
                                 "both directions at epoch N+2")
         epoch = c.epoch
-        _close(c)
+        close_quietly(c)
         _, c2, err = self.connect(session_key=b"probe", resume=True)
         if err is not None:
-            check.judge(False, _describe(err))
+            check.judge(False, describe(err))
             return
-        ok, echoed = _round_trip(c2, b"probe after resumption\n")
-        check.judge(c2.resumed and c2.epoch == epoch + 2 and ok,
-                    f"resumed {c2.resumed}, epoch {epoch} -> {c2.epoch}; {echoed}")
-        _close(c2)
+        judge_resumption(check, c2, c2.resumed, epoch, c2.epoch)
 
     def malformed_input_checks(self) -> None:
         hello = MLS10 + self.types[T.CLIENT_HELLO].to_bytes(2, "big")
@@ -164,10 +162,3 @@ class MLSTLSProbe:
             return False, f"{type(exc).__name__}: {exc}"
         return got == alert and level == 2, \
             f"{'fatal' if level == 2 else 'warning'} {AlertDescription.toStr(got)} alert"
-
-
-def _close(c: MLSTLSClient) -> None:
-    try:
-        c.close()
-    except Exception:  # noqa: BLE001 - the server may be gone
-        pass
