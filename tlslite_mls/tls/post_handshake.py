@@ -197,6 +197,18 @@ class MLSPostHandshakeMixin:
         st = self._mls_ph
         return st.epoch_changes if st is not None else 0
 
+    @property
+    def mls_resumed(self) -> bool:
+        """True when this connection continues a stored MLS group (PROFILE.md section 6).
+
+        tlslite-ng's ``resumed`` stays False on a TLS 1.3 server, so the server asks
+        whether its ticket brought a group."""
+        if getattr(self, "mls_session", None) is None:
+            return False
+        if getattr(self, "_client", False):
+            return bool(getattr(self, "resumed", False))
+        return getattr(self, "_mls_server_group", None) is not None
+
     def mls_update(self, wait: bool = False) -> None:
         """Start an epoch change (``connection_update``); see :meth:`mls_update_async`."""
         for _ in self.mls_update_async(wait):
