@@ -11,6 +11,7 @@ BENCHMARKS = {
     "modes": "tlslite_mls.bench.modes",
     "load": "tlslite_mls.bench.load",
     "memory": "tlslite_mls.bench.memory",
+    "sizes": "tlslite_mls.bench.sizes",
     "hostile": "tlslite_mls.bench.hostile",
     "throughput": "tlslite_mls.bench.throughput",
 }
