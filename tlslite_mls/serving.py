@@ -145,14 +145,19 @@ class Watchdog:
         self._ids = itertools.count()
         self._thread: Optional[threading.Thread] = None
 
-    def arm(self, sock: socket.socket, seconds: float) -> _Deadline:
-        deadline = _Deadline(sock)
+    def start(self) -> None:
+        """Start the thread (once; :meth:`arm` does it too)."""
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._ids), deadline))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tlslite_mls watchdog",
                                                 daemon=True)
                 self._thread.start()
+
+    def arm(self, sock: socket.socket, seconds: float) -> _Deadline:
+        self.start()
+        deadline = _Deadline(sock)
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._ids), deadline))
             self._cond.notify()
         return deadline
 
@@ -238,6 +243,8 @@ class ConnectionServer:
         self.refused = 0
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
+        # Started now, so it is part of the server's threads before any connection.
+        _WATCHDOG.start()
 
     def serve(self, count: int = 0, stop: Optional[threading.Event] = None) -> None:
         """Accept until ``stop`` is set; ``count`` > 0: that many connections, one at
