@@ -70,8 +70,9 @@ def _handshake(pki, mode: str):
         return conn
 
     def client(sock):
-        conn = MLSTLSConnection(sock, mls_settings=client_mls())
-        conn.handshakeClientCert(settings=tls13_settings())
+        # trust the test CA: a fallback to classic TLS checks the certificate
+        conn = MLSTLSConnection(sock, mls_settings=client_mls(pki))
+        conn.handshakeClientCert(settings=tls13_settings(), serverName="localhost")
         assert bytes(conn.read()) == b"ok"
         return conn
 
