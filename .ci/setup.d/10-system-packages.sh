@@ -19,6 +19,7 @@ command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v tshark >/dev/null 2>&1 || missing+=(tshark)   # the dissector in interop/wireshark
 
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "system packages present"
