@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tlslite  # noqa: E402
 from tlslite import TLSConnection  # noqa: E402
@@ -55,6 +56,28 @@ def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssett
     return {"client": c.value, "server": s.value}
 
 
+def oversized(pki) -> dict:
+    """A ClientHello that declares 16 MiB: the alert after its first record."""
+    import socket
+    from hostile import oversized_hello, read_alert
+    from tlsutil import run_in_thread
+    a, b = socket.socketpair()
+    a.settimeout(10)
+    b.settimeout(10)
+
+    def serve():
+        conn = MLSTLSConnection(b, mls_settings=server_mls())
+        conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
+                             settings=tls13_settings())
+    t, res = run_in_thread(serve)
+    a.sendall(oversized_hello(False))
+    alert = read_alert(a)
+    t.join(10)
+    a.close()
+    b.close()
+    return {"alert": alert, "server": str(res.error)}
+
+
 def main() -> None:
     pki = make_pki(Path(tempfile.mkdtemp()))
     hrr_server = tls13_settings(keyShares=["secp256r1"], eccCurves=["secp256r1"])
@@ -75,6 +98,7 @@ def main() -> None:
         "declined": run(pki, MLSTLSConnection, MLSTLSConnection,
                         cmls=client_mls(pki, suites=[3]), smls=server_mls(suites=[1])),
     }}
+    out["oversized"] = oversized(pki)
     print(json.dumps(out))
 
 

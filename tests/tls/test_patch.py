@@ -89,6 +89,15 @@ def test_plugin_on_patched_tlslite(trees):
     for name in ("client-fallback", "server-fallback", "declined"):
         assert not sc[name]["client"]["mls"] and not sc[name]["server"]["mls"], name
     _assert_fallback_verified(sc)
+    _assert_oversized_refused(out)
+
+
+def _assert_oversized_refused(out: dict) -> None:
+    """A ClientHello declaring 16 MiB gets decode_error after its first record
+    (through _hook_max_handshake_length when patched)."""
+    assert out["oversized"]["alert"] == 50, out["oversized"]
+    assert "client_hello declares 16777215 bytes, more than the 131072" \
+        in out["oversized"]["server"], out["oversized"]
 
 
 def _assert_fallback_verified(sc: dict) -> None:
@@ -109,3 +118,4 @@ def test_plugin_on_released_tlslite():
     assert all("error" not in r for r in out["scenarios"].values()), out
     assert out["scenarios"]["mls"]["client"]["mls"]
     _assert_fallback_verified(out["scenarios"])
+    _assert_oversized_refused(out)

@@ -77,6 +77,7 @@ _NO_CERT_PSK_IDENTITY = bytearray(b"\x00tlslite-mls/no-certificate-messages")
 # workarounds below (binder re-signing, synthetic key_share, in-memory PSK,
 # dropped certificate messages) is needed.
 HOOKS = hasattr(TLSConnection, "_hook_server_client_hello")
+LENGTH_HOOK = hasattr(TLSConnection, "_hook_max_handshake_length")
 _FINISHED = ("finished", "resumed_and_finished")
 _PSK_KE_REASON = "psk_ke resumption has no (EC)DHE slot for MLS"
 
@@ -161,8 +162,11 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
         TLSConnection.__init__(self, sock)
         # Record protection by OpenSSL (accel.py); the buffered socket stays tlslite-ng's.
         self._recordLayer = OpenSSLRecordLayer(self.sock)
-        # PROFILE.md section 9: handshake messages bounded before they are buffered.
-        self._defragmenter = BoundedDefragmenter(self._defragmenter, self._mls_message_limit)
+        # PROFILE.md section 9: handshake messages bounded before they are buffered
+        # (by tlslite-ng itself through _hook_max_handshake_length when patched).
+        if not LENGTH_HOOK:
+            self._defragmenter = BoundedDefragmenter(self._defragmenter,
+                                                     self._mls_message_limit)
         self.mls_settings = mls_settings
         self.keylog = keylog
         self.mls_session: Any = None
@@ -518,8 +522,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
             return getattr(cfg, "max_handshake_message", DEFAULT_MAX_HANDSHAKE_MESSAGE)
         return getattr(cfg, "max_post_handshake_message", DEFAULT_MAX_POST_HANDSHAKE_MESSAGE)
 
+    _hook_max_handshake_length = _mls_message_limit  # hook patch: the same limit
+
     def _getNextRecordFromSocket(self) -> Iterator[Any]:  # noqa: N802
-        oversized = self._defragmenter.oversized
+        oversized = getattr(self._defragmenter, "oversized", None)
         if oversized is not None:
             # Checked before the next record is read: the message never completes.
             yield from self._sendError(AlertDescription.decode_error, str(oversized))
