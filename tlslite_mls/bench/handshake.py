@@ -69,6 +69,15 @@ class _Material:
         """(server, client) MLS signature keys for ``suite``."""
         return self._mls_keys[suite]
 
+    @property
+    def mls_key(self) -> bytes:
+        """The server's key for the first suite (the other benchmarks use one suite)."""
+        return next(iter(self._mls_keys.values()))[0]
+
+    @property
+    def mls_client_key(self) -> bytes:
+        return next(iter(self._mls_keys.values()))[1]
+
     def cleanup(self) -> None:
         for path in (self.cert_path, self.key_path):
             try:
