@@ -289,3 +289,41 @@ def test_contexts_and_connections_show_no_key_material():
     ctx = ClientContext((cred, key), auth_policy=AcceptAnyCredential())
     assert key.hex() not in repr(ctx) and "mode=extension" in repr(ctx)
     assert tlslite_mls.ClientContext is ClientContext
+
+
+def python_ssl_echo(pki_dir) -> Served:
+    """A Python ``ssl`` TLS 1.3 server (a classic peer) that echoes one message."""
+    import ssl
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(pki_dir / "cert.pem", pki_dir / "key.pem")
+
+    def handler(sock):
+        try:
+            with server_ctx.wrap_socket(sock, server_side=True) as s:
+                s.sendall(s.recv(100))
+        except (ssl.SSLError, OSError) as exc:
+            return exc
+    return Served(handler)
+
+
+def test_classic_fallback_is_verified_by_default(tmp_path):
+    from tls.tlsutil import make_pki
+    make_pki(tmp_path)
+    from tlslite.errors import TLSLocalAlert
+    served = python_ssl_echo(tmp_path)
+    with pytest.raises(TLSLocalAlert, match="unknown_ca|bad_certificate"):
+        ClientContext(auth_policy=AcceptAnyCredential()).wrap_socket(
+            served.connect(), server_hostname="localhost")
+    served.join()
+
+    for ctx in (ClientContext(trust_anchors=[tmp_path / "ca.pem"]),
+                ClientContext(auth_policy=AcceptAnyCredential(), insecure=True)):
+        served = python_ssl_echo(tmp_path)
+        with ctx.wrap_socket(served.connect(), server_hostname="localhost") as conn:
+            assert not conn.negotiated and conn.epoch is None
+            assert conn.tls_cipher_suite.startswith("TLS_")
+            conn.sendall(b"classic")
+            assert conn.recv(100) == b"classic"
+            with pytest.raises(ValueError, match="not negotiated"):
+                conn.exporter(LABEL, b"", 32)
+        assert served.join() is None
