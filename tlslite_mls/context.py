@@ -28,7 +28,7 @@ import copy
 import logging
 import os
 import socket
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Generator, Iterable, Iterator, Optional, Sequence, Union
 
 __all__ = ["ClientContext", "ServerContext", "MLSSocket", "EXTENSION", "MLS_TLS",
            "EpochCallback"]
@@ -320,11 +320,19 @@ class MLSSocket:
         self.server_hostname = server_hostname
         self.on_epoch_change: Optional[EpochCallback] = ctx.on_epoch_change
         self._offered_session = session
+        self._pending = b""  # received, beyond what recv() was asked for
         self._seen_epoch: Optional[int] = None
         self._handshaken = False
 
     # -- what the modes supply -------------------------------------------------------
-    def _handshake(self) -> None:
+    def _handshake_steps(self) -> Iterator[Any]:
+        """The handshake as a generator: yields 0 while it needs the peer's bytes (on a
+        blocking socket it never does)."""
+        raise NotImplementedError
+
+    def _recv_steps(self) -> Generator[Any, None, bytes]:
+        """One piece of application data (b"" at the end), as a generator like
+        :meth:`_handshake_steps`."""
         raise NotImplementedError
 
     @property
@@ -375,9 +383,6 @@ class MLSSocket:
     def _send(self, data: bytes) -> None:
         raise NotImplementedError
 
-    def _recv(self, bufsize: int) -> bytes:
-        raise NotImplementedError
-
     def _close(self) -> None:
         raise NotImplementedError
 
@@ -388,11 +393,18 @@ class MLSSocket:
         if self._handshaken:
             return
         try:
-            self._handshake()
+            for _ in self._handshake_steps():
+                pass
         except Exception as exc:
-            log.info("%s handshake failed (%s, %s): %s", self._role(), self.mode,
-                     self._mls_level(), exc)
+            self._handshake_failed(exc)
             raise
+        self._handshake_done()
+
+    def _handshake_failed(self, exc: BaseException) -> None:
+        log.info("%s handshake failed (%s, %s): %s", self._role(), self.mode,
+                 self._mls_level(), exc)
+
+    def _handshake_done(self) -> None:
         self._handshaken = True
         self._seen_epoch = self.epoch
         if self.negotiated:
@@ -437,7 +449,17 @@ class MLSSocket:
     def recv(self, bufsize: int = 1 << 14) -> bytes:
         """Application data, at most ``bufsize`` bytes; b"" once the peer closed."""
         self._require()
-        data = self._recv(bufsize)
+        if self._pending:
+            data = self._pending
+        else:
+            steps = self._recv_steps()
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as stop:
+                    data = stop.value
+                    break
+        data, self._pending = data[:bufsize], data[bufsize:]
         self._check_epoch()
         return data
 
@@ -537,6 +559,15 @@ def _makefile(conn: MLSSocket, mode: str, buffering: Optional[int]) -> Any:
     return io.BufferedReader(raw, size) if "r" in mode else io.BufferedWriter(raw, size)
 
 
+def _is_ip(name: Optional[str]) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(name or "")
+    except ValueError:
+        return False
+    return True
+
+
 def _via(name: str) -> Any:
     """A read-only property that is the underlying connection's ``name``."""
     return property(lambda self: getattr(self.connection, name),
@@ -554,20 +585,22 @@ class _ExtensionSocket(MLSSocket):
         from .tls import MLSTLSConnection
         self.connection = MLSTLSConnection(sock, mls_settings=ctx._validated)
 
-    def _handshake(self) -> None:
+    def _handshake_steps(self) -> Iterator[Any]:
         ctx: Any = self.context
         conn = self.connection
         tls = copy.copy(tls_handshake_settings(ctx.tls_settings))
         if self.server_side:
             if ctx._ticket_keys:
                 tls.ticketKeys = list(ctx._ticket_keys)
-            conn.handshakeServer(certChain=ctx._tls_identity.chain,
-                                 privateKey=ctx._tls_identity.key, settings=tls)
-        elif self._offered_session is not None:
-            conn.handshakeClientMLSResume(self._offered_session, settings=tls,
-                                          serverName=self.server_hostname)
-        else:
-            conn.handshakeClientCert(settings=tls, serverName=self.server_hostname)
+            return conn.handshakeServerAsync(certChain=ctx._tls_identity.chain,
+                                             privateKey=ctx._tls_identity.key, settings=tls)
+        # SNI carries host names only (RFC 6066 section 3); an IP address is still
+        # checked against the fallback certificate, as the peer's address.
+        sni = None if _is_ip(self.server_hostname) else self.server_hostname
+        if self._offered_session is not None:
+            return conn.handshakeClientMLSResume(self._offered_session, settings=tls,
+                                                 serverName=sni, async_=True)
+        return conn.handshakeClientCert(settings=tls, serverName=sni, async_=True)
 
     negotiated = _via("mls_negotiated")
     cipher_suite = _via("mls_cipher_suite")
@@ -593,8 +626,13 @@ class _ExtensionSocket(MLSSocket):
     def _send(self, data: bytes) -> None:
         self.connection.sendall(data)
 
-    def _recv(self, bufsize: int) -> bytes:
-        return bytes(self.connection.recv(bufsize))
+    def _recv_steps(self) -> Generator[Any, None, bytes]:
+        for result in self.connection.readAsync():
+            if isinstance(result, int):
+                yield result
+            else:
+                return bytes(result)
+        return b""
 
     def _close(self) -> None:
         if not self.connection.closed:
@@ -623,8 +661,8 @@ class _MLSTLSSocket(MLSSocket):
         self._session_key = settings.session_key
         self.connection = MLSTLSClient(sock, settings)
 
-    def _handshake(self) -> None:
-        self.connection.handshake()
+    def _handshake_steps(self) -> Iterator[Any]:
+        return self.connection.handshake_async()
 
     negotiated = _via("handshake_complete")
     cipher_suite = _via("cipher_suite")
@@ -651,8 +689,12 @@ class _MLSTLSSocket(MLSSocket):
     def _send(self, data: bytes) -> None:
         self.connection.write(data)
 
-    def _recv(self, bufsize: int) -> bytes:
-        return self.connection.read(bufsize)
+    def _recv_steps(self) -> Generator[Any, None, bytes]:
+        conn = self.connection
+        while not conn.pending():
+            if not (yield from conn.pump_one_async()):
+                return b""
+        return conn.read_buffered()
 
     def _close(self) -> None:
         self.connection.close()

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Generator, NoReturn, Optional, Union
 
 from tlslite.constants import AlertDescription, AlertLevel, ContentType
 
@@ -53,13 +53,15 @@ from .errors import (MLSTLSClosedError, MLSTLSError, MLSTLSLocalAlert, MLSTLSRem
                      ProtocolViolation, alert_for, describe)
 from .framing import HandshakeReassembler
 from .keys import traffic_exports, traffic_secrets
-from .records import PeerClosedAbruptly, RecordChannel
+from .records import PeerClosedAbruptly, RecordChannel, _finish
 from .settings import MLSTLSClientSettings, MLSTLSServerSettings, MLSTLSSettings
 from .suites import RecordSuite, UnsupportedSuiteError, record_suite
 
 __all__ = ["MLSTLSChannel", "MLSTLSClient", "MLSTLSServer", "UpdateInFlight"]
 
 T = MLSTLSMessageType
+# The ``*_async`` generators: they yield 0 while they wait for the peer's bytes.
+Steps = Generator[int, None, None]
 _MLS_MESSAGE_HEADER = 4  # MLSMessage: uint16 version, uint16 wire_format, then the body
 
 
@@ -209,13 +211,18 @@ class MLSTLSChannel:
     # ------------------------------------------------------------------------------
     def handshake(self) -> None:
         """Run the MLS handshake (or resumption); return when both directions are keyed."""
+        _finish(self.handshake_async())
+
+    def handshake_async(self) -> Steps:
+        """Generator form of :meth:`handshake` for event loops over a non-blocking socket:
+        yields 0 whenever it needs more bytes from the peer (tlslite-ng's convention)."""
         if self._handshaken:
             return
         self._check_open()
         previous = self.sock.gettimeout()
         self.sock.settimeout(self._settings.timeout)
         try:
-            self._guard(self._do_handshake)
+            yield from self._guard_async(self._do_handshake())
         finally:
             if not self._closed:
                 self.sock.settimeout(previous)
@@ -224,7 +231,7 @@ class MLSTLSChannel:
         self._reassembler.max_message = self._settings.max_message
         self._after_handshake()
 
-    def _do_handshake(self) -> None:
+    def _do_handshake(self) -> Steps:
         raise NotImplementedError
 
     def _after_handshake(self) -> None:
@@ -258,9 +265,9 @@ class MLSTLSChannel:
     def _send_message(self, msg: TwoPartyMessage) -> None:
         self._records.send_handshake(msg.serialize(self._types))
 
-    def _recv_record(self) -> tuple[int, bytes]:
+    def _recv_record(self) -> Generator[int, None, tuple[int, bytes]]:
         try:
-            return self._records.recv()
+            return (yield from self._records.recv_async())
         except PeerClosedAbruptly:
             if self._reassembler.pending:
                 raise ProtocolViolation(AlertDescription.decode_error,
@@ -268,10 +275,11 @@ class MLSTLSChannel:
                                         "TwoPartyMessage") from None
             raise
 
-    def _next_hello(self, allowed: tuple[MLSTLSMessageType, ...]) -> TwoPartyMessage:
+    def _next_hello(self, allowed: tuple[MLSTLSMessageType, ...]
+                    ) -> Generator[int, None, TwoPartyMessage]:
         """The peer's first-flight message, alone in its record(s)."""
         while True:
-            ctype, data = self._recv_record()
+            ctype, data = yield from self._recv_record()
             if ctype == ContentType.alert:
                 self._on_alert(data)
                 if self._peer_closed:
@@ -298,6 +306,10 @@ class MLSTLSChannel:
     # ------------------------------------------------------------------------------
     # records in, events out
     # ------------------------------------------------------------------------------
+    def _process_next(self) -> Generator[int, None, bytes]:
+        ctype, data = yield from self._recv_record()
+        return self._process(ctype, data)
+
     def _process(self, ctype: int, data: bytes) -> bytes:
         """Handle one record; return its application data (b"" if none)."""
         session = self._session
@@ -394,6 +406,19 @@ class MLSTLSChannel:
         """Run ``fn``; on failure send the alert, close, and raise the public error."""
         try:
             return fn(*args)
+        except Exception as exc:
+            self._raise_failure(exc)
+
+    def _guard_async(self, steps: Generator[int, None, Any]) -> Generator[int, None, Any]:
+        """:meth:`_guard` for a generator of the ``*_async`` methods."""
+        try:
+            return (yield from steps)
+        except Exception as exc:
+            self._raise_failure(exc)
+
+    def _raise_failure(self, exc: Exception) -> NoReturn:
+        try:
+            raise exc
         except UpdateInFlight:
             raise  # local misuse: nothing was sent, the connection goes on
         except ProtocolViolation as exc:
@@ -415,6 +440,7 @@ class MLSTLSChannel:
             self._fail(alert_for(exc), describe(exc), exc)
         except Exception as exc:  # a bug or a store failure: still tell the peer
             self._fail(AlertDescription.internal_error, describe(exc), exc)
+        raise AssertionError("unreachable: _fail raises")  # pragma: no cover
 
     def _fail(self, description: int, reason: str, cause: BaseException) -> None:
         try:
@@ -470,10 +496,16 @@ class MLSTLSChannel:
         waits for more than the one record that is arriving.
         """
         self.handshake()
+        return _finish(self.pump_one_async())
+
+    def pump_one_async(self) -> Generator[int, None, bool]:
+        """Generator form of :meth:`pump_one` (after the handshake) for a non-blocking
+        socket: yields 0 while the record is incomplete; data goes to the buffer
+        (:meth:`read_buffered`)."""
         if self._peer_closed:
             return False
         self._check_open()
-        data = self._guard(lambda: self._process(*self._recv_record()))
+        data = yield from self._guard_async(self._process_next())
         if data:
             self._buffer += data
         return not self._peer_closed
@@ -551,11 +583,11 @@ class MLSTLSClient(MLSTLSChannel):
                  settings: Optional[MLSTLSClientSettings] = None) -> None:
         super().__init__(sock, settings if settings is not None else MLSTLSClientSettings())
 
-    def _do_handshake(self) -> None:
+    def _do_handshake(self) -> Steps:
         s: Any = self._settings
         config = self._config()
         if s.resume:
-            self._resume(config, s.session_key)
+            yield from self._resume(config, s.session_key)
             return
         initiator = InitiatorHandshake(config)
         key_package = initiator.key_package()
@@ -566,7 +598,7 @@ class MLSTLSClient(MLSTLSChannel):
         # server's GroupInfo signature covers the exact first flight.
         client_hello_hash = get_cipher_suite(_key_package_suite(key_package)).digest(raw)
         self._records.send_handshake(raw)
-        reply = self._next_hello((T.SERVER_HELLO,))
+        reply = yield from self._next_hello((T.SERVER_HELLO,))
         session = initiator.process_welcome(_body(reply.message), client_hello_hash)
         self._adopt(session)
         self._install_initial_keys()
@@ -575,7 +607,7 @@ class MLSTLSClient(MLSTLSChannel):
             store.delete_group(s.session_key)
             session.persist(s.session_key)
 
-    def _resume(self, config: MLSHandshakeConfig, key: bytes) -> None:
+    def _resume(self, config: MLSHandshakeConfig, key: bytes) -> Steps:
         try:
             session = TwoPartySession.load(config, key)
         except KeyError:
@@ -583,7 +615,7 @@ class MLSTLSClient(MLSTLSChannel):
         self._adopt(session)
         self.resumed = True
         self._run(session.resume())
-        reply = self._next_hello((T.RESUMPTION_RESPONSE,))
+        reply = yield from self._next_hello((T.RESUMPTION_RESPONSE,))
         self._run(session.receive(from_mls_tls(reply)))
         if not self._records.keyed:  # pragma: no cover - the engine switches both
             raise AssertionError("the resumption response did not key both directions")
@@ -601,10 +633,10 @@ class MLSTLSServer(MLSTLSChannel):
                  settings: Optional[MLSTLSServerSettings] = None) -> None:
         super().__init__(sock, settings if settings is not None else MLSTLSServerSettings())
 
-    def _do_handshake(self) -> None:
+    def _do_handshake(self) -> Steps:
         s: Any = self._settings
         config = self._config()
-        first = self._next_hello((T.CLIENT_HELLO, T.RESUMPTION_REQUEST))
+        first = yield from self._next_hello((T.CLIENT_HELLO, T.RESUMPTION_REQUEST))
         if first.msg_type == T.RESUMPTION_REQUEST:
             self._resume(config, first)
             return

@@ -28,7 +28,7 @@ connection and never counts as authenticated (``last_protected``).
 from __future__ import annotations
 
 import socket
-from typing import Any, Optional, Sequence
+from typing import Any, Generator, Optional, Sequence
 
 from tlslite.constants import AlertDescription, AlertLevel, ContentType
 from tlslite.errors import (TLSAbruptCloseError, TLSBadRecordMAC, TLSDecryptionFailed,
@@ -125,6 +125,16 @@ _TLSLITE_ERRORS = (
 )
 
 
+def _finish(steps: Generator[int, None, Any]) -> Any:
+    """Run a generator of the ``*_async`` methods to its return value; on a blocking
+    socket it never waits (a non-blocking one would spin: drive those by hand)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
 class RecordChannel:
     """Send and receive TLS 1.3 records; install keys per direction.
 
@@ -202,7 +212,12 @@ class RecordChannel:
 
     # -- receiving --------------------------------------------------------------------
     def recv(self) -> tuple[int, bytes]:
-        """The next record's (content type, plaintext).
+        """The next record's (content type, plaintext), from a blocking socket."""
+        return _finish(self.recv_async())
+
+    def recv_async(self) -> Generator[int, None, tuple[int, bytes]]:
+        """Generator form of :meth:`recv`: yields 0 while a non-blocking socket has no
+        data (tlslite-ng's convention), returns the record's (content type, plaintext).
 
         :raises ProtocolViolation: with the alert for a bad record.
         :raises PeerClosedAbruptly: the stream ended at a record boundary.
@@ -212,6 +227,7 @@ class RecordChannel:
             result: Any = None
             for result in self._layer.recvRecord():
                 if result in (0, 1):
+                    yield result
                     continue
                 break
         except (ProtocolViolation, MLSTLSClosedError, OSError):

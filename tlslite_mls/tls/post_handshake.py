@@ -772,8 +772,11 @@ class MLSPostHandshakeMixin:
                 else:
                     sent = 0
                     try:
-                        # A socket with a timeout polls before sending: ask first.
-                        if buf and select.select([], [raw], [], 0)[1]:
+                        # A socket with a timeout polls before sending: ask first. An
+                        # in-memory socket that an event loop empties (``never_blocks``,
+                        # tlslite_mls.aio) takes everything and has no descriptor.
+                        if buf and (getattr(raw, "never_blocks", False)
+                                    or select.select([], [raw], [], 0)[1]):
                             sent = raw.send(buf, socket.MSG_DONTWAIT)
                     except BlockingIOError:
                         pass

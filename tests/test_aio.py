@@ -1,0 +1,153 @@
+"""asyncio streams over both modes: many connections in one loop, epoch changes while
+streaming, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+
+from tlslite_mls import AcceptAnyCredential, ClientContext, ServerContext, aio
+from tlslite_mls.serving import ServerLimits
+
+LABEL = b"aio test"
+CONNECTIONS = 200
+MESSAGES = 6
+
+
+FINISHED: list = []
+
+
+async def echo_with_updates(reader, writer):
+    """Echo; the server starts an epoch change after the second message; ``X`` asks for
+    the server's epoch and exporter."""
+    count = 0
+    while True:
+        data = await reader.read(1 << 14)
+        if not data:
+            break
+        if data == b"X":
+            writer.write(b"%d:" % writer.epoch + writer.exporter(LABEL, b"", 16).hex().encode())
+            continue
+        writer.write(data)
+        count += 1
+        if count == 2:
+            writer.update()
+    writer.close()
+    await writer.wait_closed()
+    FINISHED.append(writer.epoch)
+
+
+async def one_client(port: int, ctx: ClientContext, i: int) -> dict:
+    changes: list = []
+    reader, writer = await aio.open_connection("127.0.0.1", port, context=ctx,
+                                               handshake_timeout=300)
+    writer.on_epoch_change = lambda conn, epoch: changes.append(epoch)
+    assert writer.negotiated and writer.epoch == 1
+    for n in range(MESSAGES):
+        msg = b"connection %d message %d " % (i, n) + bytes(200 * n)
+        writer.write(msg)
+        got = b""
+        while len(got) < len(msg):
+            got += await asyncio.wait_for(reader.read(1 << 16), 300)
+        assert got == msg
+        if n == 3:
+            writer.update()
+    writer.write(b"X")
+    epoch, export = (await asyncio.wait_for(reader.read(100), 300)).split(b":")
+    result = {"epoch": writer.epoch, "server_epoch": int(epoch), "changes": changes,
+              "same_exporter": writer.exporter(LABEL, b"", 16).hex().encode() == export}
+    writer.close()
+    await writer.wait_closed()
+    return result
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_200_concurrent_connections_with_epoch_changes_while_streaming(mode):
+    server_ctx = ServerContext(mode=mode)
+    client_ctx = ClientContext(mode=mode, auth_policy=AcceptAnyCredential())
+    threads_before = threading.active_count()
+    FINISHED.clear()
+
+    async def main():
+        server = await aio.start_server(echo_with_updates, "127.0.0.1", 0, context=server_ctx,
+                                        limits=ServerLimits(handshake_timeout=300),
+                                        backlog=CONNECTIONS)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            results = await asyncio.gather(*(one_client(port, client_ctx, i)
+                                             for i in range(CONNECTIONS)))
+            assert threading.active_count() == threads_before  # no thread per connection
+            for _ in range(600):
+                if len(FINISHED) == CONNECTIONS:
+                    break
+                await asyncio.sleep(0.1)
+        assert FINISHED == [4] * CONNECTIONS  # every server side saw the end cleanly
+        return results
+
+    results = asyncio.run(main())
+    assert len(results) == CONNECTIONS
+    for r in results:
+        # client's first update (2), the server's (3), the client's own (4)
+        assert r["changes"] == [2, 3, 4] and r["epoch"] == r["server_epoch"] == 4
+        assert r["same_exporter"]
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_a_silent_client_meets_the_handshake_deadline_and_is_logged(mode, caplog):
+    async def main():
+        server = await aio.start_server(lambda r, w: None, "127.0.0.1", 0,
+                                        context=ServerContext(mode=mode),
+                                        limits=ServerLimits(handshake_timeout=0.5))
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await asyncio.wait_for(reader.read(), 30) == b""  # closed by the server
+            writer.close()
+
+    with caplog.at_level(logging.WARNING, logger="tlslite_mls.server"):
+        asyncio.run(main())
+    assert any("handshake timeout (0.5 s)" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_asyncio_client_against_a_blocking_context_server(mode):
+    import socket
+    from test_context import Served
+    server_ctx = ServerContext(mode=mode)
+
+    def handler(sock):
+        conn = server_ctx.wrap_socket(sock)
+        conn.sendall(conn.recv(100))
+        conn.sendall(conn.recv(100))
+        out = conn.epoch, conn.exporter(LABEL, b"", 32)
+        conn.close()
+        return out
+
+    served = Served(handler)
+
+    async def main():
+        reader, writer = await aio.open_connection(
+            *served.address, context=ClientContext(mode=mode, auth_policy=AcceptAnyCredential()))
+        for msg in (b"one", b"two"):
+            writer.write(msg)
+            assert await reader.read(100) == msg
+        assert await reader.read(100) == b""  # the server's close_notify
+        out = writer.epoch, writer.exporter(LABEL, b"", 32)
+        writer.close()
+        await writer.wait_closed()
+        return out
+
+    assert asyncio.run(main()) == served.join()
+    assert socket  # the blocking side used real sockets
+
+
+def test_open_connection_and_start_server_refuse_the_wrong_context():
+    async def main():
+        with pytest.raises(TypeError, match="ClientContext"):
+            await aio.open_connection("127.0.0.1", 1, context=ServerContext())
+        with pytest.raises(TypeError, match="ServerContext"):
+            await aio.start_server(lambda r, w: None, context=ClientContext(mls="off"))
+    asyncio.run(main())
