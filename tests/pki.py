@@ -174,16 +174,8 @@ def _general_name(name: str) -> x509.GeneralName:
 
 
 def load_private(cs: CipherSuite, raw: bytes):
-    name = cs.signature.name
-    if name == "ed25519":
-        return ed25519.Ed25519PrivateKey.from_private_bytes(raw)
-    if name == "ed448":
-        return ed448.Ed448PrivateKey.from_private_bytes(raw)
-    if name.startswith("mldsa"):
-        return getattr(mldsa, f"MLDSA{name[5:]}PrivateKey").from_seed_bytes(raw)
-    curve = {"ecdsa_secp256r1_sha256": ec.SECP256R1(), "ecdsa_secp384r1_sha384": ec.SECP384R1(),
-             "ecdsa_secp521r1_sha512": ec.SECP521R1()}[name]
-    return ec.derive_private_key(int.from_bytes(raw, "big"), curve)
+    from tlslite_mls.identity import private_key_object
+    return private_key_object(cs, raw)
 
 
 class Refuse:

@@ -24,7 +24,7 @@ def test_demo_runs_and_exporters_agree():
     epochs = re.search(r"MLS epoch +1 after the handshake.* gives client (\d+), server (\d+)", out)
     assert epochs and epochs.group(1) == epochs.group(2) == "2"
     assert out.count("exporters equal") == 4 and "epoch 7 (= 5 + 2)" in out
-    assert "(equal)" in out and "identity as expected" in out and "TLS_AES" in out
+    assert "(equal)" in out and "pinned signature key" in out and "TLS_AES" in out
     assert out.index("Part 1") < out.index("Part 2") < out.index("MLS core demo")
     assert "MISMATCH" not in out
 

@@ -10,6 +10,7 @@ commands:
   demo      run an MLS-in-TLS connection on this machine and explain it
   server    echo server (TLS 1.3 with the MLS handshake extension)
   client    send standard input to a server, print what comes back
+  keygen    make an MLS identity file, or export its public side to pin
   bench     benchmarks: bench mls, bench handshake
   probe     check someone else's server of either draft against the wire profile
 """
@@ -29,7 +30,7 @@ def main(argv: list[str]) -> int:
     if command == "probe":
         from .probe.cli import main as probe_main
         return probe_main(rest)
-    if command in ("server", "client"):
+    if command in ("server", "client", "keygen"):
         from .cli import main as cli_main
         return cli_main(argv)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")

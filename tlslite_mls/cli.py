@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
 from tlslite.constants import CipherSuite
@@ -46,9 +46,16 @@ from .tls.settings import DEFAULT_MLS_SUITES
 
 log = logging.getLogger("tlslite_mls.server")
 
-# Which MLS suites a signature key type can serve (RFC 9420 section 17.1).
-_SUITES_BY_KEY = {"ed25519": [1, 3], "ed448": [4, 6], "secp256r1": [2],
-                  "secp384r1": [7], "secp521r1": [5]}
+def suites_for_scheme(scheme: str) -> list[int]:
+    """The MLS suites whose signature scheme is ``scheme`` (a key can serve them all)."""
+    from .mls.crypto import supported_cipher_suites
+    return [s for s in supported_cipher_suites() if _scheme_of(s) == scheme]
+
+
+def usage_error(message: str) -> NoReturn:
+    """One line on stderr and exit code 2: a mistake in the options or in a file they name."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 # ----------------------------------------------------------------------------
@@ -90,35 +97,54 @@ def load_tls_identity(cert_pem: str, key_pem: str) -> TLSIdentity:
     return TLSIdentity(chain, parsePEMKey(key_pem, private=True))
 
 
-def _raw_private_key(pem: bytes) -> tuple[bytes, str]:
-    """An MLS signature private key (wire encoding) and its key type from PEM."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-
-    key = serialization.load_pem_private_key(pem, password=None)
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.private_bytes_raw(), "ed25519"
-    if isinstance(key, ed448.Ed448PrivateKey):
-        return key.private_bytes_raw(), "ed448"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        size = (key.curve.key_size + 7) // 8
-        return key.private_numbers().private_value.to_bytes(size, "big"), key.curve.name
-    raise ValueError("MLS signature keys are Ed25519, Ed448 or ECDSA P-256/384/521")
+def _scheme_of(suite: int) -> Optional[str]:
+    try:
+        return get_cipher_suite(suite).signature.name
+    except Exception:  # noqa: BLE001 - an unknown suite is refused by the settings
+        return None
 
 
-def mls_identity(args: argparse.Namespace, role: str) -> tuple[list[int], Credential, bytes]:
+def _identity_file(args: argparse.Namespace) -> tuple[list[int], Credential, Any]:
+    """(suites, credential, signature key) of ``--identity-file``: its suite and the
+    others with its signature scheme, or those of ``--suite`` that have it."""
+    from .identity import load_identity
+    if args.identity or args.mls_cert or args.mls_key:
+        usage_error("--identity-file replaces --identity and --mls-cert/--mls-key: give one")
+    try:
+        ident = load_identity(args.identity_file)
+    except ValueError as e:
+        usage_error(str(e))
+    scheme = ident.suite.signature.name
+    # The identity's suite first, then the others its key can sign for.
+    suites = [s for s in args.suite if _scheme_of(s) == scheme] if args.suite \
+        else [ident.cipher_suite] + [s for s in suites_for_scheme(scheme)
+                                     if s != ident.cipher_suite]
+    if not suites:
+        usage_error(f"no chosen MLS suite signs with {scheme}, the key type of "
+                    f"{args.identity_file} (made for suite 0x{ident.cipher_suite:04x})")
+    return suites, ident.credential, ident.signature_key
+
+
+def mls_identity(args: argparse.Namespace, role: str) -> tuple[list[int], Credential, Any]:
     """(suites, credential, signature key) from the options, or a throw-away identity."""
+    if getattr(args, "identity_file", None):
+        return _identity_file(args)
     suites = list(args.suite) if args.suite else list(DEFAULT_MLS_SUITES)
     if args.mls_cert or args.mls_key:
         if not (args.mls_cert and args.mls_key):
             raise SystemExit("--mls-cert and --mls-key go together")
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
+
+        from .identity import private_key_from_pem
         with open(args.mls_cert, "rb") as f:
             certs = x509.load_pem_x509_certificates(f.read())
         with open(args.mls_key, "rb") as f:
-            key, kind = _raw_private_key(f.read())
-        usable = _SUITES_BY_KEY[kind]
+            try:
+                key, kind = private_key_from_pem(f.read())
+            except ValueError as e:
+                usage_error(f"{args.mls_key}: {e}")
+        usable = suites_for_scheme(kind)
         suites = [s for s in suites if s in usable] if args.suite else usable
         if not suites:
             raise SystemExit(f"no chosen MLS suite fits a {kind} key (try {usable})")
@@ -131,50 +157,88 @@ def mls_identity(args: argparse.Namespace, role: str) -> tuple[list[int], Creden
     return suites, Credential.basic(name.encode()), key
 
 
-def _load_anchors(path: str) -> list:
+def _read_anchors(path: str) -> list:
     from cryptography import x509
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificates(f.read())
+    try:
+        with open(path, "rb") as f:
+            anchors = x509.load_pem_x509_certificates(f.read())
+    except OSError as e:
+        usage_error(f"{path}: cannot read the trust anchors: {e.strerror or e}")
+    except ValueError as e:
+        usage_error(f"{path}: not PEM certificates: {e}")
+    return anchors
 
 
-def client_authentication(args: argparse.Namespace) -> tuple[dict, str]:
-    """MLSClientSettings keywords that say how the server is authenticated, and how
-    the MLS part reads in the summary line.
+def peer_authentication(args: argparse.Namespace, peer_role: str) -> dict:
+    """Settings keywords saying how the peer's MLS credential is judged, from the
+    options both modes and both roles share: ``--pin``, ``--trust-anchor``,
+    ``--expect-identity``, ``--accept-any-identity`` (client). ``peer_role`` is
+    ``"server"`` for a client, ``"client"`` for a server. An x509 server credential is
+    checked for ``--expect-identity``, else ``--server-name``, else the host dialled.
 
     The MLS credential replaces the server certificate, so a client must be told how
-    to check it; accepting anyone takes an option that says so. ``--trust-anchor``
-    and the server name also serve the TLS certificate check of classic fallback
-    (PROFILE.md section 10); without anchors that check uses the system trust store.
+    to check it; accepting anyone takes an option that says so. Options that cannot
+    go together are refused, never silently dropped.
     """
+    from .identity import load_public_identity
+    anchors = getattr(args, "trust_anchor", None)
+    expected = getattr(args, "expect_identity", None)
+    pins = getattr(args, "pin", None) or []
+    accept_any = getattr(args, "accept_any_identity", False)
+    if accept_any and (anchors or expected or pins):
+        usage_error("--accept-any-identity accepts any server: it cannot go with "
+                    "--pin, --trust-anchor or --expect-identity")
+    if anchors and pins:
+        usage_error("--trust-anchor and --pin are two ways to authenticate the peer: "
+                    "give one")
+    kw: dict[str, Any] = {}
+    if anchors:
+        kw["trust_anchors"] = _read_anchors(anchors)
+    if pins:
+        try:
+            kw["pinned_keys"] = [load_public_identity(p) for p in pins]
+        except ValueError as e:
+            usage_error(str(e))
+    if expected:
+        kw["expected_identity"] = expected.encode()
+    if accept_any:
+        kw["auth_policy"] = AcceptAnyCredential()
+    if peer_role == "server" and not kw and (getattr(args, "mls_tls", False)
+                                             or getattr(args, "mls", None) != "off"):
+        usage_error("say how to authenticate the server's MLS credential: --pin FILE, "
+                    "--expect-identity NAME, --trust-anchor FILE with --server-name, or "
+                    "--accept-any-identity" + ("" if getattr(args, "mls_tls", False)
+                                               else " (or --mls off)"))
+    return kw
+
+
+def validated(settings: Any) -> Any:
+    """``settings.validate()``, with a configuration mistake as a one-line error."""
+    try:
+        return settings.validate()
+    except ValueError as e:
+        usage_error(str(e))
+
+
+def client_authentication(args: argparse.Namespace) -> dict:
+    """MLSClientSettings keywords that say how the server is authenticated: the MLS
+    credential as :func:`peer_authentication` says, and classic fallback's TLS
+    certificate check (PROFILE.md section 10: ``--trust-anchor`` and the server name
+    serve it too; without anchors it uses the system trust store; ``--insecure``)."""
     kw: dict = {"server_name": args.server_name} if args.server_name else {}
     if args.insecure:
         if args.mls == "required":
             raise SystemExit("--insecure skips the certificate check of classic fallback, "
                              "and --mls required never falls back")
         kw["insecure"] = True
-    if args.accept_any_identity:
-        if args.trust_anchor or args.expect_identity:
-            raise SystemExit("--accept-any-identity stands alone: drop --trust-anchor and "
-                             "--expect-identity")
-        kw["auth_policy"] = AcceptAnyCredential()
-        return kw, "NOT verified (--accept-any-identity)"
-    if args.trust_anchor:
-        kw["trust_anchors"] = _load_anchors(args.trust_anchor)
-    if args.expect_identity:
-        kw["expected_identity"] = args.expect_identity.encode()
-    if args.mls == "off":
-        return kw, "-"
-    if args.trust_anchor:
-        name = args.expect_identity or server_name(args)
-        if _is_ip(name):
-            raise SystemExit("--trust-anchor judges the server's x509 MLS credential by DNS "
-                             "name: give --server-name NAME (or dial the server by name)")
-        return kw, f"x509 chain verified for {name!r}"
-    if args.expect_identity:
-        return kw, "identity as expected"
-    raise SystemExit("say how to authenticate the server's MLS credential: --expect-identity "
-                     "NAME, --trust-anchor FILE (with --server-name), or --accept-any-identity "
-                     "(or --mls off)")
+    kw.update(peer_authentication(args, "server"))
+    if args.trust_anchor and args.mls != "off" and \
+            _is_ip(args.expect_identity or server_name(args)):
+        raise SystemExit("--trust-anchor judges the server's x509 MLS credential by DNS "
+                         "name: give --server-name NAME (or dial the server by name)")
+    return kw
+
+
 
 
 def server_name(args: argparse.Namespace) -> str:
@@ -240,7 +304,7 @@ def client_summary(conn: MLSTLSConnection, how: str, insecure: bool) -> str:
     """The client's line: :func:`summary` plus what authenticated the server."""
     line = summary(conn)
     if conn.mls_negotiated:
-        line += f", server credential {how}"
+        line += f", server credential: {how}"
         if insecure:
             line += ", TLS certificate check off (--insecure)"
         return line
@@ -253,7 +317,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="MLS mode (default preferred)")
     p.add_argument("--suite", type=lambda s: int(s, 0), action="append",
                    help="MLS cipher suite id, repeatable, preferred first")
-    p.add_argument("--identity", help="basic MLS credential with this identity")
+    p.add_argument("--identity", help="basic MLS credential with this identity "
+                                      "(a new key every run; see --identity-file)")
+    p.add_argument("--identity-file", metavar="FILE",
+                   help="MLS identity file (key, credential, suite) made by 'keygen'")
     p.add_argument("--mls-cert", help="PEM certificate chain for an x509 MLS credential")
     p.add_argument("--mls-key", help="PEM private key of --mls-cert")
     p.add_argument("--send-certificates", action="store_true",
@@ -269,7 +336,9 @@ def _client_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server-name",
                    help="server name (SNI, and the name its certificate or x509 credential "
                         "must carry; default: the host dialled)")
-    p.add_argument("--expect-identity", help="accept only this basic server identity")
+    p.add_argument("--expect-identity", metavar="NAME",
+                   help="the server's name (alone: a name check only, not verified; with "
+                        "--pin or --trust-anchor: checked as well)")
     p.add_argument("--accept-any-identity", action="store_true",
                    help="accept any server MLS credential (unauthenticated; for tests)")
     p.add_argument("--insecure", action="store_true",
@@ -309,7 +378,10 @@ def _server_handler(settings: MLSServerSettings, tls: TLSIdentity, keylog: Optio
         conn = MLSTLSConnection(sock, mls_settings=settings, keylog=keylog)
         conn.handshakeServer(certChain=tls.chain, privateKey=tls.key, settings=tls_settings())
         guard.handshake_done()
-        log.info("%s, from %s", summary(conn), guard.peer)
+        line = summary(conn)
+        if conn.mls_negotiated:
+            line += f", client credential: {settings.peer_authentication()}"
+        log.info("%s, from %s", line, guard.peer)
         serve(conn)
         conn.close()
     return handle
@@ -329,17 +401,17 @@ def open_cli_store(spec: Optional[str]) -> Any:
 
 def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
     suites, cred, key = mls_identity(args, "server")
-    anchors = _load_anchors(args.trust_anchor) if getattr(args, "trust_anchor", None) else ()
     return MLSServerSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
-                             trust_anchors=anchors, send_certificates=args.send_certificates,
-                             store=open_cli_store(getattr(args, "store", None)))
+                             send_certificates=args.send_certificates,
+                             store=open_cli_store(getattr(args, "store", None)),
+                             **peer_authentication(args, "client"))
 
 
 def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None,
                bound: Optional[list] = None) -> int:
     log_to_stderr()
     limits = limits_from_args(args)
-    settings = make_server_settings(args).validate()
+    settings = validated(make_server_settings(args))
     if args.cert or args.key:
         if not (args.cert and args.key):
             raise SystemExit("--cert and --key go together")
@@ -351,8 +423,9 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     srv = socket.create_server((host, port), backlog=128)
     if bound is not None:
         bound.append(srv.getsockname()[1])
-    log.info("listening on %s:%d, MLS %s, identity %s, store %s, %s", host,
-             srv.getsockname()[1], args.mls, _identity_text(settings.credential),
+    log.info("listening on %s:%d, MLS %s, identity %s, client credential: %s, store %s, %s",
+             host, srv.getsockname()[1], args.mls, identity_text(settings.credential),
+             settings.peer_authentication(),
              store_name(args.store) if getattr(args, "store", None) else "memory (default)",
              limits_text(limits))
     if ready is not None:
@@ -369,26 +442,25 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     return 0
 
 
-def _identity_text(cred: Credential) -> str:
-    if cred.identity:
-        return short_identity(cred.identity)
-    return "x509"
+def identity_text(cred: Credential) -> str:
+    """The local identity for a listening line: basic name, or x509 and its name."""
+    from .mls.auth import credential_identity
+    name = short_identity(credential_identity(cred))
+    return name if cred.identity else f"x509 {name}"
 
 
 # ----------------------------------------------------------------------------
 # client
 # ----------------------------------------------------------------------------
 def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, str]:
-    """Validated client settings, and how the MLS credential is judged (for the summary)."""
+    """Validated client settings, and what they verify about the server (summary line)."""
     suites, cred, key = mls_identity(args, "client")
-    auth, how = client_authentication(args)
-    settings = MLSClientSettings(mode=args.mls, suites=suites, credential=cred,
-                                 signature_key=key, send_certificates=args.send_certificates,
-                                 store=open_cli_store(getattr(args, "store", None)), **auth)
-    try:
-        return settings.validate(), how
-    except ValueError as e:
-        raise SystemExit(f"client: {e}") from None
+    settings = validated(MLSClientSettings(
+        mode=args.mls, suites=suites, credential=cred, signature_key=key,
+        send_certificates=args.send_certificates,
+        store=open_cli_store(getattr(args, "store", None)), **client_authentication(args)))
+    return settings, settings.peer_authentication(server_name(args)) \
+        if args.mls != "off" else "-"
 
 
 def pump_stdio(sock: socket.socket, stdin: Any, stdout: Any, linger: float, *,
@@ -524,6 +596,13 @@ def _fp(conn: Any) -> str:
         if conn is not None else "-"
 
 
+def _demo_pin(settings: MLSServerSettings) -> Any:
+    from .mls.auth import PublicIdentity
+    suite = settings.suites[0]
+    key = get_cipher_suite(suite).signature.public_key(settings.signature_key)
+    return PublicIdentity(key, settings.credential.identity, suite)
+
+
 def cmd_demo(args: argparse.Namespace, out: Any = None) -> int:
     out = out or sys.stdout
     server_args = argparse.Namespace(suite=None, identity="demo-server", mls_cert=None,
@@ -534,7 +613,10 @@ def cmd_demo(args: argparse.Namespace, out: Any = None) -> int:
                                      accept_any_identity=False, server_name=None,
                                      insecure=False, address=("127.0.0.1", 0))
     s_settings = make_server_settings(server_args)
-    c_settings, how = make_client_settings(client_args)
+    c_settings, _ = make_client_settings(client_args)
+    # The demo knows the server's key, so the client pins it (with the name).
+    c_settings.pinned_keys = [_demo_pin(s_settings)]
+    how = c_settings.validate().peer_authentication()
     tls = throwaway_tls_identity()
     server_tls = tls_settings()
     server_tls.ticketKeys = [os.urandom(32)]  # tickets, for the resumption at the end
@@ -652,7 +734,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cert", help="PEM TLS certificate chain (for classic-TLS clients)")
     s.add_argument("--key", help="PEM TLS private key")
     s.add_argument("--trust-anchor",
-                   help="PEM CA certificates: clients need an x509 MLS credential chaining to them")
+                   help="PEM CA certificates: clients need an x509 MLS credential chaining "
+                        "to them (and carrying --expect-identity, if given)")
+    s.add_argument("--expect-identity", metavar="NAME",
+                   help="accept only clients with this name (alone: a name check only)")
+    _pin_option(s, "client")
     s.add_argument("--count", type=int, default=0,
                    help="serve this many connections, one at a time, then exit (0: forever)")
     s.add_argument("--http", action="store_true",
@@ -664,14 +750,23 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("client", help="stdin to the server, replies to stdout")
     _common(c)
     _client_options(c)
+    _pin_option(c, "server")
     c.add_argument("--timeout", type=float, default=30.0, help="connect/handshake timeout")
     c.add_argument("--linger", type=float, default=2.0,
                    help="seconds to wait for replies after stdin ends")
     _mls_tls_options(c, "client")
     c.add_argument("address", type=parse_address, metavar="HOST:PORT")
+    from .keygen import add_parser as add_keygen
+    add_keygen(sub)
     d = sub.add_parser("demo", help="server and client on 127.0.0.1, with an account")
     d.add_argument("--keylog", help="NSS key log file (default $SSLKEYLOGFILE)")
     return p
+
+
+def _pin_option(p: argparse.ArgumentParser, peer: str) -> None:
+    p.add_argument("--pin", "--expect-key", dest="pin", action="append", metavar="FILE",
+                   help=f"accept only a {peer} holding this key: a public identity file "
+                        "('keygen --export-public'), repeatable")
 
 
 def _mls_tls_options(p: argparse.ArgumentParser, role: str) -> None:
@@ -695,6 +790,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return cmd_server(args)
     if args.command == "client":
         return cmd_client(args)
+    if args.command == "keygen":
+        from .keygen import cmd_keygen
+        return cmd_keygen(args)
     return cmd_demo(args)
 
 

@@ -11,7 +11,7 @@ words what the resulting policy verifies (for listening and summary lines).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .mls.auth import (AcceptAnyCredential, PublicIdentity, describe_policy, make_policy)
 

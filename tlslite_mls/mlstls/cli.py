@@ -35,11 +35,12 @@ from ..mls.crypto import get_cipher_suite
 from ..serving import ConnectionServer, Guard, short_identity
 from .connection import MLSTLSChannel, MLSTLSClient, MLSTLSServer, UpdateInFlight
 from .settings import DEFAULT_MLS_TLS_SUITES, MLSTLSClientSettings, MLSTLSServerSettings
+from .suites import UnsupportedSuiteError, record_suite
 
 log = logging.getLogger("tlslite_mls.server")
 
 __all__ = ["add_arguments", "make_server_settings", "make_client_settings",
-           "client_authentication", "summary",
+           "summary",
            "cmd_server", "cmd_client", "echo", "demo_mls_tls", "bench_mls_tls", "main"]
 
 
@@ -74,12 +75,32 @@ def _identity(args: argparse.Namespace, role: str) -> tuple[list[int], Any, byte
     if not getattr(ns, "suite", None):
         # The extension mode's default suites include none this mode refuses, but
         # its order does not prefer ChaCha20 (the fastest record AEAD here).
-        ns.suite = None if (getattr(ns, "mls_cert", None) or getattr(ns, "mls_key", None)) \
+        ns.suite = None if (getattr(ns, "mls_cert", None) or getattr(ns, "mls_key", None)
+                            or getattr(ns, "identity_file", None)) \
             else list(DEFAULT_MLS_TLS_SUITES)
-    for name in ("identity", "mls_cert", "mls_key"):
+    for name in ("identity", "mls_cert", "mls_key", "identity_file"):
         if not hasattr(ns, name):
             setattr(ns, name, None)
-    return mls_identity(ns, role)
+    suites, cred, key = mls_identity(ns, role)
+    if (getattr(args, "identity_file", None) or getattr(args, "mls_cert", None)) \
+            and not getattr(args, "suite", None):
+        # Of the suites the identity's key signs for, those this mode can use (its own
+        # suite stays first; if this mode cannot use it, validate() says so).
+        suites = suites[:1] + [s for s in suites[1:] if _usable(s)]
+    return suites, cred, key
+
+
+def _host(args: argparse.Namespace) -> Optional[str]:
+    address = getattr(args, "address", None)
+    return address[0] if address else None
+
+
+def _usable(suite: int) -> bool:
+    try:
+        record_suite(suite)
+    except UnsupportedSuiteError:
+        return False
+    return True
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -88,50 +109,31 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def make_server_settings(args: argparse.Namespace) -> MLSTLSServerSettings:
-    """Server settings from parsed options (validated: a bad suite fails here)."""
-    from ..mls.auth import AcceptAnyCredential
+    """Server settings from parsed options (validated: a bad suite fails here). Clients
+    are judged by the same options as in the extension mode (``--pin``,
+    ``--trust-anchor``, ``--expect-identity``); with none, any client is accepted."""
+    from ..cli import peer_authentication, validated
     suites, cred, key = _identity(args, "server")
-    return MLSTLSServerSettings(suites=suites, credential=cred, signature_key=key,
-                                auth_policy=AcceptAnyCredential(),
-                                store=_store(args)).validate()
-
-
-def client_authentication(args: argparse.Namespace) -> tuple[dict, str]:
-    """Settings keywords saying how the server's MLS credential is judged, and how that
-    reads in the summary line (the same options as the extension mode's client)."""
-    anchors = getattr(args, "trust_anchor", None)
-    name = getattr(args, "server_name", None)
-    if anchors:
-        if not name:
-            raise SystemExit("--trust-anchor needs --server-name (the name the server's "
-                             "x509 MLS credential must carry)")
-        from cryptography import x509
-        with open(anchors, "rb") as f:
-            certs = x509.load_pem_x509_certificates(f.read())
-        return ({"trust_anchors": certs, "server_name": name},
-                f"x509 chain verified for {name!r}")
-    expected = getattr(args, "expect_identity", None)
-    if expected:
-        return {"expected_identity": expected.encode()}, "identity as expected"
-    if getattr(args, "accept_any_identity", False):
-        from ..mls.auth import AcceptAnyCredential
-        return {"auth_policy": AcceptAnyCredential()}, "NOT verified (--accept-any-identity)"
-    raise SystemExit("say how to authenticate the server's MLS credential: --expect-identity "
-                     "NAME, --trust-anchor FILE with --server-name, or --accept-any-identity")
+    return validated(MLSTLSServerSettings(suites=suites, credential=cred, signature_key=key,
+                                          store=_store(args),
+                                          **peer_authentication(args, "client")))
 
 
 def make_client_settings(args: argparse.Namespace) -> tuple[MLSTLSClientSettings, str]:
-    """Client settings and how the server credential is checked, from parsed options."""
+    """Client settings and what they verify about the server, from parsed options."""
+    from ..cli import peer_authentication, validated
     suites, cred, key = _identity(args, "client")
-    auth, how = client_authentication(args)
     session_key = getattr(args, "session_key", None)
-    settings = MLSTLSClientSettings(
+    settings = validated(MLSTLSClientSettings(
         suites=suites, credential=cred, signature_key=key, store=_store(args),
         timeout=getattr(args, "timeout", 30.0),
+        # An x509 server credential must carry this name (MLS-TLS has no SNI).
+        server_name=getattr(args, "server_name", None) or _host(args),
         session_key=session_key.encode() if session_key else None,
         resume=bool(getattr(args, "resume", False)),
-        initial_update=not getattr(args, "no_initial_update", False), **auth)
-    return settings.validate(), how
+        initial_update=not getattr(args, "no_initial_update", False),
+        **peer_authentication(args, "server")))
+    return settings, settings.peer_authentication()
 
 
 def _suite_name(suite: Optional[int]) -> str:
@@ -184,7 +186,8 @@ def _echo_handler(settings: MLSTLSServerSettings,
         try:
             conn.handshake()
             guard.handshake_done()
-            log.info("%s, from %s", summary(conn), guard.peer)
+            log.info("%s, client credential: %s, from %s", summary(conn),
+                     settings.peer_authentication(), guard.peer)
             chunks = echo(conn, update_every)
             log.info("closed after %d chunks at epoch %s (%d epoch changes, %d started "
                      "here), %s", chunks, conn.epoch, conn.epoch_changes, conn.updates_started,
@@ -206,11 +209,12 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     srv = socket.create_server((host, port), backlog=128)
     if bound is not None:
         bound.append(srv.getsockname()[1])
-    cred = settings.credential
+    from ..cli import identity_text
     spec = getattr(args, "store", None)
-    log.info("listening on %s:%d, MLS-TLS, suites %s, identity %s, store %s, %s", host,
-             srv.getsockname()[1], ", ".join(f"0x{s:04x}" for s in settings.suites),
-             short_identity(cred.identity) if cred.identity else "x509",
+    log.info("listening on %s:%d, MLS-TLS, suites %s, identity %s, client credential: %s, "
+             "store %s, %s", host, srv.getsockname()[1],
+             ", ".join(f"0x{s:04x}" for s in settings.suites),
+             identity_text(settings.credential), settings.peer_authentication(),
              store_name(spec) if spec else "memory (default)", limits_text(limits))
     if ready is not None:
         ready.set()
@@ -266,7 +270,7 @@ def cmd_client(args: argparse.Namespace) -> int:
         print(f"client: handshake failed: {type(exc).__name__}: {exc}", file=sys.stderr,
               flush=True)
         return 1
-    print(f"{summary(conn)}, server credential {how}", file=sys.stderr, flush=True)
+    print(f"{summary(conn)}, server credential: {how}", file=sys.stderr, flush=True)
     sock.settimeout(None)
     try:
         _pump(conn, sys.stdin, sys.stdout.buffer, getattr(args, "linger", 2.0),
@@ -293,12 +297,12 @@ def _fingerprint(conn: MLSTLSChannel) -> str:
 
 def demo_mls_tls(out: TextIO = sys.stdout, suite: int = 0x0003, updates: int = 3) -> int:
     """Handshake, data and epoch changes both ways on 127.0.0.1, told step by step."""
-    from ..mls.auth import ExpectedIdentity
+    from ..mls.auth import PublicIdentity
     from ..mls.credentials import Credential
     from ..store import MemoryStore
     w = out.write
     cs = get_cipher_suite(suite)
-    s_sig, _ = cs.generate_signature_key_pair()
+    s_sig, s_pub = cs.generate_signature_key_pair()
     c_sig, _ = cs.generate_signature_key_pair()
     server_settings = MLSTLSServerSettings(suites=[suite],
                                            credential=Credential.basic(b"demo-server"),
@@ -308,7 +312,7 @@ def demo_mls_tls(out: TextIO = sys.stdout, suite: int = 0x0003, updates: int = 3
     def client_settings(resume: bool) -> MLSTLSClientSettings:
         return MLSTLSClientSettings(suites=[suite], credential=Credential.basic(b"demo-client"),
                                     signature_key=c_sig,
-                                    auth_policy=ExpectedIdentity(b"demo-server"),
+                                    pinned_keys=[PublicIdentity(s_pub, b"demo-server")],
                                     store=client_store, session_key=b"demo", resume=resume)
 
     srv = socket.create_server(("127.0.0.1", 0))
@@ -345,7 +349,7 @@ def demo_mls_tls(out: TextIO = sys.stdout, suite: int = 0x0003, updates: int = 3
         w(f"  records protected by {conn.record_cipher_suite}, keys from "
           f"MLS-Exporter(\"MLS-TLS c/s ap traffic\")\n")
         w(f"  client identity {conn.local_identity!r}, server identity {conn.peer_identity!r} "
-          f"(checked: expected identity)\n")
+          f"(checked: pinned signature key and name)\n")
         w(f"  epoch {conn.epoch}; the client started its first epoch change at once\n")
 
         def roundtrip(message: bytes) -> bytes:
