@@ -376,7 +376,13 @@ def _server_handler(settings: MLSServerSettings, tls: TLSIdentity, keylog: Optio
     ``serve`` (echo, or the HTTP page)."""
     def handle(sock: socket.socket, guard: Guard) -> None:
         conn = MLSTLSConnection(sock, mls_settings=settings, keylog=keylog)
-        conn.handshakeServer(certChain=tls.chain, privateKey=tls.key, settings=tls_settings())
+        try:
+            conn.handshakeServer(certChain=tls.chain, privateKey=tls.key,
+                                 settings=tls_settings())
+        except Exception:
+            if conn.mls_declined_reason:  # why the client got no MLS (it then gave up)
+                log.info("MLS declined for %s: %s", guard.peer, conn.mls_declined_reason)
+            raise
         guard.handshake_done()
         line = summary(conn)
         if conn.mls_negotiated:
