@@ -193,7 +193,7 @@ ERRORS = [
     (["client", "--pin", "{garbage}", "127.0.0.1:9"],
      "error: {garbage}: expected one MLS PUBLIC IDENTITY block, found 0"),
     (["client", "--pin", "{pub}", "--accept-any-identity", "127.0.0.1:9"],
-     "error: --accept-any-identity accepts any server"),
+     "error: --accept-any-identity stands alone"),
     (["client", "--pin", "{pub}", "--trust-anchor", "{ca}", "127.0.0.1:9"],
      "error: --trust-anchor and --pin are two ways"),
     (["client", "--trust-anchor", "{missing}", "127.0.0.1:9"],

@@ -186,8 +186,8 @@ def peer_authentication(args: argparse.Namespace, peer_role: str) -> dict:
     pins = getattr(args, "pin", None) or []
     accept_any = getattr(args, "accept_any_identity", False)
     if accept_any and (anchors or expected or pins):
-        usage_error("--accept-any-identity accepts any server: it cannot go with "
-                    "--pin, --trust-anchor or --expect-identity")
+        usage_error("--accept-any-identity stands alone (it accepts any server): drop "
+                    "--pin, --trust-anchor and --expect-identity")
     if anchors and pins:
         usage_error("--trust-anchor and --pin are two ways to authenticate the peer: "
                     "give one")

@@ -349,7 +349,8 @@ def test_verification_is_the_default():
 
 def test_accept_any_identity_with_anchors_is_refused_in_one_line():
     r = _client(9, "--accept-any-identity", "--trust-anchor", "/nonexistent")
-    assert r.returncode == 1 and "stands alone" in r.stderr and "Traceback" not in r.stderr
+    # A usage mistake: exit code 2.
+    assert r.returncode == 2 and "stands alone" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_repr_shows_insecure_without_secrets():
