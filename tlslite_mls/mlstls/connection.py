@@ -33,6 +33,7 @@ raises without touching the connection.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Any, Callable, Generator, NoReturn, Optional, Union
@@ -45,6 +46,7 @@ from ..mls.constants import MLS10, WireFormat
 from ..mls.crypto import get_cipher_suite
 from ..mls.errors import MLSError
 from ..mls.messages import MLSMessage
+from ..serving import short_identity
 from ..twoparty import (Declined, InitiatorHandshake, MLSHandshakeConfig, ResponderHandshake,
                         Send, SwitchReceivingKeys, SwitchSendingKeys, TwoPartySession)
 from ..twoparty.errors import UpdateInFlight
@@ -59,6 +61,7 @@ from .suites import RecordSuite, UnsupportedSuiteError, record_suite
 
 __all__ = ["MLSTLSChannel", "MLSTLSClient", "MLSTLSServer", "UpdateInFlight"]
 
+log = logging.getLogger(__name__)
 T = MLSTLSMessageType
 # The ``*_async`` generators: they yield 0 while they wait for the peer's bytes.
 Steps = Generator[int, None, None]
@@ -107,6 +110,10 @@ class MLSTLSChannel:
     """
 
     is_client = False
+
+    @property
+    def _role(self) -> str:
+        return "client" if self.is_client else "server"
 
     def __init__(self, sock: socket.socket, settings: MLSTLSSettings) -> None:
         self.sock = sock
@@ -227,6 +234,9 @@ class MLSTLSChannel:
             if not self._closed:
                 self.sock.settimeout(previous)
         self._handshaken = True
+        log.debug("%s: MLS-TLS handshake done, suite 0x%04x, epoch %s%s, peer %s",
+                  self._role, self.cipher_suite or 0, self.epoch,
+                  " (resumed)" if self.resumed else "", short_identity(self.peer_identity))
         # The peer is authenticated: post-handshake messages get the larger bound.
         self._reassembler.max_message = self._settings.max_message
         self._after_handshake()
@@ -371,6 +381,7 @@ class MLSTLSChannel:
                     isinstance(ev, (SwitchSendingKeys, SwitchReceivingKeys)) and \
                     self._handshaken:
                 self.epoch_changes += 1
+                log.debug("%s: epoch %d in both directions", self._role, ev.epoch)
 
     def _prepare(self, ev: Union[SwitchSendingKeys, SwitchReceivingKeys]) -> None:
         """Derive both directions' keys at the first switch of an epoch, then wipe."""
@@ -391,6 +402,7 @@ class MLSTLSChannel:
             return
         if description == AlertDescription.user_canceled and level == AlertLevel.warning:
             return  # RFC 8446 section 6.1: a close_notify follows
+        log.debug("%s: peer sent %s", self._role, AlertDescription.toStr(description))
         raise MLSTLSRemoteAlert(description, level)
 
     # ------------------------------------------------------------------------------
@@ -448,6 +460,7 @@ class MLSTLSChannel:
                 self._records.send_alert(description)
         except OSError:
             pass  # the peer may be gone; our caller still learns why
+        log.debug("%s: sending %s: %s", self._role, AlertDescription.toStr(description), reason)
         error = MLSTLSLocalAlert(description, reason)
         self._abort(error)
         raise error from cause

@@ -55,7 +55,7 @@ from .bounded import (DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_MAX_POST_HANDSHAKE_
                       BoundedDefragmenter)
 from .extension import (MLSBodyTooLarge, MLSHandshakeExtension, describe_key_package,
                         find_all, register_extension)
-from ..serving import peer_text
+from ..serving import peer_text, short_identity
 from ..store.errors import StoreUnavailable
 from .accel import OpenSSLRecordLayer, get_kex
 from .post_handshake import MLSPostHandshakeMixin
@@ -316,6 +316,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
     def _mls_alert(self, description: int, reason: str,
                    cause: Optional[BaseException] = None) -> Iterator[Any]:
         """Send a fatal alert and raise TLSLocalAlert naming ``reason``."""
+        log.debug("sending %s to %s: %s", AlertDescription.toStr(description),
+                  _peer(self.sock), reason)
         try:
             for result in self._sendError(description, reason):
                 yield result
@@ -828,9 +830,16 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
 
     def _mls_finished(self) -> None:
         negotiated = self._mls_sh_sent if not self._client else self._mls_pending is not None
+        role = "client" if self._client else "server"
         if negotiated:
             self.mls_session = self._mls_pending
             self.ecdhCurve = None  # no (EC)DHE happened
+            log.debug("%s: MLS negotiated with %s, suite 0x%04x, epoch %d, peer %s", role,
+                      _peer(self.sock), self.mls_session.cipher_suite, self.mls_session.epoch,
+                      short_identity(self.mls_session.peer_identity))
+        elif self._mls_cfg is not None and self._mls_cfg.enabled:
+            log.debug("%s: MLS not negotiated with %s (%s): classic TLS 1.3", role,
+                      _peer(self.sock), self.mls_declined_reason or "not offered")
         self._mls_pending = None
         self._mls_initiator = None
         self._mls_hook_secret = None

@@ -42,6 +42,7 @@ skip them): ``CLIENT_TRAFFIC_SECRET_MLS_EPOCH_<e>`` and
 from __future__ import annotations
 
 import copy
+import logging
 import select
 import socket
 import threading
@@ -69,6 +70,9 @@ __all__ = ["UpdatePolicy", "MLSPostHandshakeMixin", "MLSPostHandshakeError",
            "aead_record_limit", "EPOCH_KEYLOG_LABELS"]
 
 EPOCH_KEYLOG_LABELS = ("CLIENT_TRAFFIC_SECRET_MLS_EPOCH_{}", "SERVER_TRAFFIC_SECRET_MLS_EPOCH_{}")
+
+
+log = logging.getLogger(__name__)
 
 
 class MLSPostHandshakeError(Exception):
@@ -446,6 +450,7 @@ class MLSPostHandshakeMixin:
                 for result in self._mls_pump(lambda: _settled(mls), False):
                     yield result
                 self.mls_session = mls
+                log.debug("client: MLS group resumed at epoch %d", mls.epoch)
             return
         if fresh is not None:
             selected = self._mls_selected_ticket()
@@ -473,6 +478,7 @@ class MLSPostHandshakeMixin:
             yield result
         if _settled(mls):
             self.mls_session = mls
+            log.debug("server: MLS group resumed at epoch %d", mls.epoch)
         else:
             self._mls_ph = None
             mls.close()
@@ -570,6 +576,8 @@ class MLSPostHandshakeMixin:
         else:
             layer.changeReadState()
             st.epoch_changes += 1
+            log.debug("%s: epoch %d in both directions", "client" if self._client
+                      else "server", event.epoch)
         # A later TLS KeyUpdate chains from the epoch's secret (generations reset).
         if mine_is_client:
             self.session.cl_app_secret = client
