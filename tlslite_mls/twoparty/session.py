@@ -166,6 +166,7 @@ class TwoPartySession:
         # ("candidate", ident).
         self._candidate: Optional[bytes] = None
         self._candidate_base: tuple[str, bytes] = ("", b"")
+        self._candidate_base_fp = b""
 
     # -- what the TLS layer reads ------------------------------------------------------
     @property
@@ -486,6 +487,11 @@ class TwoPartySession:
             g.retire()
         self._group, self._pending, self._last_peer_commit = new, None, b""
         self._candidate = ident
+        # Only the confirmed state's name is needed from now on (for confirm()); the
+        # loaded record holds the secrets of every candidate.
+        self._candidate_base_fp = self._stored.confirmed_fingerprint() \
+            if self._stored is not None else b""
+        self._stored = None
         self._send_epoch = self._recv_epoch = new.epoch
         self._state = State.AWAIT_CONFIRMATION
         return [Send(TwoPartyMLSMessage(Kind.RESUMPTION_RESPONSE, commit=pc.message_bytes)),
@@ -530,7 +536,6 @@ class TwoPartySession:
             raise UnexpectedMessage(f"nothing to confirm while {self._state.value}")
         if self._store is not None:
             self._promote()
-        self._stored = None
         self._state = State.IDLE
 
     def _promote(self) -> None:
@@ -538,7 +543,7 @@ class TwoPartySession:
         record = SessionRecord(int(self.role), b"", self._group.export_state()).serialize()
         lifetime = self._config.state_lifetime
         expires = self._config.clock() + lifetime if lifetime is not None else None
-        base_fp = self._stored.confirmed_fingerprint() if self._stored is not None else b""
+        base_fp = self._candidate_base_fp
         for _ in range(_STORE_ATTEMPTS):
             stored = _Stored.read(self._store, self._key)
             if stored is not None and not stored.has_candidate(self._candidate) and \
@@ -692,7 +697,9 @@ class TwoPartySession:
         session = cls(group, role, config, state=State.LOADED, pending=pending,
                       last_peer_commit=rec.last_peer_commit, key_epochs=None)
         session._store, session._key, session._revision = store, bytes(key), record.revision
-        session._stored = _Stored(rec, raw, record.revision, record.expires_at)
+        if config.confirmed_resumption and role is Role.RESPONDER:
+            # What an MLS-TLS request may build on (confirmed state and candidates).
+            session._stored = _Stored(rec, raw, record.revision, record.expires_at)
         return session
 
     def close(self) -> None:
