@@ -1,4 +1,4 @@
-"""``python -m tlslite_mls {demo,server,client,bench,probe}``."""
+"""``python -m tlslite_mls {demo,server,client,bench,probe,decode}``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ commands:
   keygen    make an MLS identity file, or export its public side to pin
   bench     benchmarks: bench mls, bench handshake
   probe     check someone else's server of either draft against the wire profile
+  decode    print every message of a capture (pcap + key log), across MLS epochs
 """
 
 
@@ -27,6 +28,9 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         from .demo import main as demo_main
         return demo_main(rest)
+    if command == "decode":
+        from .decode.cli import main as decode_main
+        return decode_main(rest)
     if command == "probe":
         from .probe.cli import main as probe_main
         return probe_main(rest)

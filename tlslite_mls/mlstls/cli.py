@@ -178,11 +178,11 @@ def echo(conn: MLSTLSChannel, update_every: int = 0,
                 return chunks
 
 
-def _echo_handler(settings: MLSTLSServerSettings,
-                  update_every: int) -> Callable[[socket.socket, Guard], None]:
+def _echo_handler(settings: MLSTLSServerSettings, update_every: int,
+                  keylog: Optional[str] = None) -> Callable[[socket.socket, Guard], None]:
     """One connection: handshake (under the guard's deadline), summary line, echo."""
     def handle(sock: socket.socket, guard: Guard) -> None:
-        conn = MLSTLSServer(sock, settings)
+        conn = MLSTLSServer(sock, settings, keylog=keylog)
         try:
             conn.handshake()
             guard.handshake_done()
@@ -218,7 +218,8 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
              store_name(spec) if spec else "memory (default)", limits_text(limits))
     if ready is not None:
         ready.set()
-    server = ConnectionServer(srv, _echo_handler(settings, getattr(args, "update_every", 0) or 0),
+    server = ConnectionServer(srv, _echo_handler(settings, getattr(args, "update_every", 0) or 0,
+                                                   getattr(args, "keylog", None)),
                               mode="MLS-TLS", limits=limits)
     try:
         server.serve(count=getattr(args, "count", 0) or 0)
@@ -263,7 +264,7 @@ def cmd_client(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"client: cannot connect: {exc}", file=sys.stderr, flush=True)
         return 1
-    conn = MLSTLSClient(sock, settings)
+    conn = MLSTLSClient(sock, settings, keylog=getattr(args, "keylog", None))
     try:
         conn.handshake()
     except Exception as exc:  # noqa: BLE001 - report, don't trace

@@ -33,6 +33,7 @@ raises without touching the connection.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -54,7 +55,8 @@ from ..twoparty.messages import TwoPartyMessage, from_mls_tls, to_mls_tls
 from .errors import (MLSTLSClosedError, MLSTLSError, MLSTLSLocalAlert, MLSTLSRemoteAlert,
                      ProtocolViolation, alert_for, describe)
 from .framing import HandshakeReassembler
-from .keys import traffic_exports, traffic_secrets
+from ..tls.keylog import keylog_path, write_lines
+from .keys import MLS_TLS_KEYLOG_LABELS, traffic_exports, traffic_secrets
 from .records import PeerClosedAbruptly, RecordChannel, _finish
 from .settings import MLSTLSClientSettings, MLSTLSServerSettings, MLSTLSSettings
 from .suites import RecordSuite, UnsupportedSuiteError, record_suite
@@ -115,8 +117,14 @@ class MLSTLSChannel:
     def _role(self) -> str:
         return "client" if self.is_client else "server"
 
-    def __init__(self, sock: socket.socket, settings: MLSTLSSettings) -> None:
+    def __init__(self, sock: socket.socket, settings: MLSTLSSettings,
+                 keylog: Optional[str] = None) -> None:
         self.sock = sock
+        # NSS key log (``keylog``, else $SSLKEYLOGFILE): the traffic secrets of every
+        # epoch, for ``python -m tlslite_mls decode``. MLS-TLS has no client random; the
+        # lines name the connection by SHA-256 of the client's first flight.
+        self._keylog = keylog_path(keylog)
+        self._flight_id: Optional[bytes] = None
         self._settings = settings.validate()
         self._types = self._settings.message_types
         self._records = RecordChannel(sock, client=self.is_client)
@@ -268,12 +276,15 @@ class MLSTLSChannel:
         session, rsuite = self.session, self._rsuite
         assert rsuite is not None
         client, server = traffic_secrets(session.exporter, rsuite)
-        self._records.prepare(session.epoch, rsuite, client, server)
+        self._keys_ready(session.epoch, rsuite, client, server)
         self._records.switch_write(session.epoch)
         self._records.switch_read(session.epoch)
 
     def _send_message(self, msg: TwoPartyMessage) -> None:
-        self._records.send_handshake(msg.serialize(self._types))
+        raw = msg.serialize(self._types)
+        if self.is_client:
+            self._first_flight(raw)  # a resumption_request
+        self._records.send_handshake(raw)
 
     def _recv_record(self) -> Generator[int, None, tuple[int, bytes]]:
         try:
@@ -390,8 +401,19 @@ class MLSTLSChannel:
             return
         assert self._rsuite is not None
         client, server = traffic_secrets(ev.keys.export, self._rsuite)
-        self._records.prepare(ev.epoch, self._rsuite, client, server)
+        self._keys_ready(ev.epoch, self._rsuite, client, server)
         ev.keys.wipe()
+
+    def _keys_ready(self, epoch: int, rsuite: Any, client: bytearray, server: bytearray) -> None:
+        if self._keylog and self._flight_id is not None:
+            write_lines(self._keylog, self._flight_id,
+                        [(label.format(epoch), secret)
+                         for label, secret in zip(MLS_TLS_KEYLOG_LABELS, (client, server))])
+        self._records.prepare(epoch, rsuite, client, server)
+
+    def _first_flight(self, raw: bytes) -> None:
+        if self._flight_id is None:
+            self._flight_id = hashlib.sha256(raw).digest()
 
     def _on_alert(self, data: bytes) -> None:
         if len(data) != 2:
@@ -593,8 +615,9 @@ class MLSTLSClient(MLSTLSChannel):
     is_client = True
 
     def __init__(self, sock: socket.socket,
-                 settings: Optional[MLSTLSClientSettings] = None) -> None:
-        super().__init__(sock, settings if settings is not None else MLSTLSClientSettings())
+                 settings: Optional[MLSTLSClientSettings] = None,
+                 keylog: Optional[str] = None) -> None:
+        super().__init__(sock, settings if settings is not None else MLSTLSClientSettings(), keylog)
 
     def _do_handshake(self) -> Steps:
         s: Any = self._settings
@@ -610,6 +633,7 @@ class MLSTLSClient(MLSTLSChannel):
         # client_hello TwoPartyMessage as sent, with the MLS suite's hash, so the
         # server's GroupInfo signature covers the exact first flight.
         client_hello_hash = get_cipher_suite(_key_package_suite(key_package)).digest(raw)
+        self._first_flight(raw)
         self._records.send_handshake(raw)
         reply = yield from self._next_hello((T.SERVER_HELLO,))
         session = initiator.process_welcome(_body(reply.message), client_hello_hash)
@@ -643,13 +667,15 @@ class MLSTLSServer(MLSTLSChannel):
     """The MLS-TLS server (the profile's responder), for one accepted socket."""
 
     def __init__(self, sock: socket.socket,
-                 settings: Optional[MLSTLSServerSettings] = None) -> None:
-        super().__init__(sock, settings if settings is not None else MLSTLSServerSettings())
+                 settings: Optional[MLSTLSServerSettings] = None,
+                 keylog: Optional[str] = None) -> None:
+        super().__init__(sock, settings if settings is not None else MLSTLSServerSettings(), keylog)
 
     def _do_handshake(self) -> Steps:
         s: Any = self._settings
         config = self._config()
         first = yield from self._next_hello((T.CLIENT_HELLO, T.RESUMPTION_REQUEST))
+        self._first_flight(first.serialize(self._types))
         if first.msg_type == T.RESUMPTION_REQUEST:
             self._resume(config, first)
             return

@@ -12,10 +12,14 @@ from typing import Any, Callable
 
 from .suites import RecordSuite
 
-__all__ = ["CLIENT_LABEL", "SERVER_LABEL", "traffic_exports", "traffic_secrets"]
+__all__ = ["CLIENT_LABEL", "SERVER_LABEL", "MLS_TLS_KEYLOG_LABELS", "traffic_exports",
+           "traffic_secrets"]
 
 CLIENT_LABEL = b"MLS-TLS c ap traffic"
 SERVER_LABEL = b"MLS-TLS s ap traffic"
+# Key log labels of an epoch's secrets (no standard label exists for them); the
+# "client random" field holds SHA-256 of the client's first flight.
+MLS_TLS_KEYLOG_LABELS = ("MLS_TLS_CLIENT_TRAFFIC_SECRET_{}", "MLS_TLS_SERVER_TRAFFIC_SECRET_{}")
 
 
 def traffic_exports(suite: RecordSuite) -> list[tuple[bytes, bytes, int]]:
