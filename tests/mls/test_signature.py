@@ -12,7 +12,7 @@ from tlslite_mls.mls.group import Group
 from tlslite_mls.mls.groupstate import import_group_state
 from tlslite_mls.mls.keypackage import create_key_package
 
-SUITES = [1, 2, 3, 4, 5, 6, 7]
+SUITES = [1, 2, 3, 4, 5, 6, 7, 0xF009, 0xF00A, 0xF00B]
 
 
 @pytest.mark.parametrize("suite", SUITES)

@@ -1,6 +1,7 @@
 """Our client and our server in separate processes on 127.0.0.1, every MLS suite.
 
-One server/client process pair per MLS suite (0x0001-0x0007) runs, in order:
+One server/client process pair per MLS suite (0x0001-0x0007, 0xF001, 0xF005, 0xF00B) runs,
+in order:
 the three TLS 1.3 cipher suites, a HelloRetryRequest, the certificate-keeping mode
 (``send_certificates`` on both sides), then two refusals. Both sides carry x509
 MLS credentials issued by a test CA: the client validates the server's against
@@ -60,7 +61,10 @@ def _lines(text: str) -> dict:
     return {r["run"]: r for r in map(json.loads, text.splitlines()) if r}
 
 
-@pytest.mark.parametrize("suite", range(1, 8), ids=lambda s: f"mls-0x{s:04x}")
+# Three post-quantum suites too: X-Wing with Ed25519, the P-384 hybrid, ML-DSA-87 (x509
+# end-entity certificates for their keys from the same P-256 test CA).
+@pytest.mark.parametrize("suite", [*range(1, 8), 0xF001, 0xF005, 0xF00B],
+                         ids=lambda s: f"mls-0x{s:04x}")
 def test_process_pair(suite, cas, pki, tmp_path):
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps(_plan(suite, cas, pki)))
