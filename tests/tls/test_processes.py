@@ -1,8 +1,7 @@
 """Our client and our server in separate processes on 127.0.0.1, every MLS suite.
 
-One server/client process pair per MLS suite (0x0001-0x0007, 0xF001, 0xF005, 0xF00B) runs,
-in order:
-the three TLS 1.3 cipher suites, a HelloRetryRequest, the certificate-keeping mode
+One server/client process pair per MLS suite (0x0001-0x0007, 0xF001, 0xF005, 0xF00B)
+runs, in order: the three TLS 1.3 cipher suites, a HelloRetryRequest, the certificate-keeping mode
 (``send_certificates`` on both sides), then two refusals. Both sides carry x509
 MLS credentials issued by a test CA: the client validates the server's against
 the CA and the server name (SNI), the server the client's against the CA. Every
