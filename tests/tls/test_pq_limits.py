@@ -18,7 +18,7 @@ from pki import TestCA
 from tlslite_mls.mls.credentials import Credential
 from tlslite_mls.mls.crypto import get_cipher_suite
 from tlslite_mls.tls import MLSBodyTooLarge, MLSTLSConnection
-from tlsutil import client_mls, pair, server_mls, tls13_settings
+from tlsutil import client_mls, make_pki, pair, server_mls, tls13_settings
 
 SUITE = 0xF00B  # ML-KEM-1024, ML-DSA-87
 
@@ -64,16 +64,17 @@ def test_too_large_key_package_refused_before_sending(root):
     assert "65535" in text
 
 
-def _welcome_too_large(root, mode):
+def _welcome_too_large(root, mode, tls_pki=None):
     """A client KeyPackage that fits (about 45 KB) and a server whose own chain makes
-    the Welcome, which carries both, too large."""
+    the Welcome, which carries both, too large. ``tls_pki``: the server's TLS
+    certificate, whose CA the client trusts too (it judges classic fallback)."""
     ccred, ckey = _x509_identity(_chain_of(root, 3), "client.test", server=False)
     scred, skey = _x509_identity(_chain_of(root, 3), "server.test", server=True)
     smls = server_mls(mode=mode, suites=[SUITE], credential={SUITE: scred},
                       signature_key={SUITE: skey})
-    # insecure: the classic fallback's certificate check is not what this test is about.
     cmls = client_mls(mode="preferred", suites=[SUITE], credential=ccred, signature_key=ckey,
-                      trust_anchors=[root.pem()], server_name="server.test", insecure=True)
+                      trust_anchors=[root.pem(), *(tls_pki.anchors() if tls_pki else [])],
+                      server_name="server.test")
 
     def server(sock):
         conn = MLSTLSConnection(sock)
@@ -90,11 +91,18 @@ def _welcome_too_large(root, mode):
     return client, server
 
 
-def test_too_large_welcome_makes_a_preferred_server_decline(root, pki):
-    client, server = _welcome_too_large(root, "preferred")
-    server.pki = pki
+@pytest.fixture(scope="module")
+def server_test_pki(tmp_path_factory):
+    """A TLS certificate for server.test, the name the client checks."""
+    return make_pki(tmp_path_factory.mktemp("server-test-pki"), names=("server.test",))
+
+
+def test_too_large_welcome_makes_a_preferred_server_decline(root, server_test_pki):
+    client, server = _welcome_too_large(root, "preferred", server_test_pki)
+    server.pki = server_test_pki
     c, s = pair(client, server)
     assert s.error is None, s.error
+    assert c.error is None and c.value.mls_fell_back, c.error
     assert not s.value.mls_negotiated
     reason = s.value.mls_declined_reason
     assert "MLS Welcome (suite 0xf00b)" in reason and "does not fit" in reason, reason

@@ -59,9 +59,9 @@ class TLSPKI:
         return x509.load_pem_x509_certificates(self.ca_pem.encode())
 
 
-def make_pki(directory: Path) -> TLSPKI:
+def make_pki(directory: Path, names: tuple = ("localhost", "127.0.0.1")) -> TLSPKI:
     ca = TestCA("tlslite_mls TLS test CA")
-    cert_pem, key_pem = pem_pair(*ca.issue_tls(("localhost", "127.0.0.1")))
+    cert_pem, key_pem = pem_pair(*ca.issue_tls(names))
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cert.pem").write_text(cert_pem)
     (directory / "key.pem").write_text(key_pem)
