@@ -327,3 +327,68 @@ def test_classic_fallback_is_verified_by_default(tmp_path):
             with pytest.raises(ValueError, match="not negotiated"):
                 conn.exporter(LABEL, b"", 32)
         assert served.join() is None
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_identity_files_and_pins_in_both_modes(mode, tmp_path):
+    from tlslite_mls.identity import generate_identity, public_identity_pem
+    for name in ("server", "client", "stranger"):
+        ident = generate_identity(1, name)
+        (tmp_path / f"{name}.pem").write_bytes(ident.to_pem())
+        (tmp_path / f"{name}.pub").write_bytes(public_identity_pem(ident.public()))
+    server_ctx = ServerContext(tmp_path / "server.pem", mode=mode,
+                               pinned_keys=[tmp_path / "client.pub"])
+
+    def handler(sock):
+        try:
+            conn = server_ctx.wrap_socket(sock)
+            conn.sendall(conn.recv(100))
+            conn.close()
+            return conn.peer_identity
+        except Exception as exc:  # noqa: BLE001 - the refused client
+            return exc
+
+    served = Served(handler)
+    ctx = ClientContext(str(tmp_path / "client.pem"), mode=mode,
+                        pinned_keys=[str(tmp_path / "server.pub")])
+    with ctx.wrap_socket(served.connect()) as conn:
+        assert conn.peer_identity == b"server" and conn.local_identity == b"client"
+        conn.sendall(b"pinned")
+        assert conn.recv(100) == b"pinned"
+    assert served.join() == b"client"
+
+    # A client that pins another key refuses this server.
+    served = Served(handler)
+    with pytest.raises(Exception, match="access_denied|refused|pinned|not the"):
+        ClientContext(tmp_path / "client.pem", mode=mode, mls="required" if mode ==
+                      "extension" else None, pinned_keys=[tmp_path / "stranger.pub"]
+                      ).wrap_socket(served.connect())
+    served.join()
+
+
+def test_the_readme_api_in_20_lines_runs(tmp_path):
+    """The README's snippet, as printed, with identity files made by the keygen command."""
+    import re
+    import subprocess
+    import sys
+    from helpers import ROOT
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- api-in-20-lines:begin -->")[1].split(
+        "<!-- api-in-20-lines:end -->")[0]
+    code = re.search(r"```python\n(.*?)```", block, re.S).group(1)
+    assert len(code.strip().splitlines()) <= 21
+    tool = [sys.executable, "-m", "tlslite_mls", "keygen"]
+    for args in (["--suite", "0x0001", "--name", "server", "-o", "server.pem"],
+                 ["--export-public", "server.pem", "-o", "server.pub"],
+                 ["--suite", "0x0001", "--name", "client", "-o", "client.pem"]):
+        subprocess.run(tool + args, cwd=tmp_path, check=True, timeout=120)
+    for mode in ("mls-tls", "extension"):
+        (tmp_path / "snippet.py").write_text(code.replace('mode = "mls-tls"',
+                                                          f'mode = "{mode}"'))
+        proc = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, timeout=120,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.splitlines()
+        assert "now epoch 2" in lines and lines.count("b'again' True 0x1 2") == 1
+        assert lines[lines.index("now epoch 2") + 1].startswith("b'hello' True 0x1 ")
+        assert lines[-1].startswith("b'server' ")

@@ -1,10 +1,12 @@
-"""``python -m tlslite_mls {demo,server,client,bench,probe,decode}``."""
+"""``python -m tlslite_mls {demo,server,client,keygen,bench,probe,decode}``, also
+installed as the ``tlslite-mls`` command."""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m tlslite_mls COMMAND [options]
+USAGE = """usage: tlslite-mls COMMAND [options]   (or: python -m tlslite_mls ...)
+       tlslite-mls --version
 
 commands:
   demo      run an MLS-in-TLS connection on this machine and explain it
@@ -17,10 +19,34 @@ commands:
 """
 
 
+def version_text() -> str:
+    """``tlslite-mls VERSION`` and the versions of what it runs on."""
+    import platform
+    from importlib import metadata
+
+    from . import __version__
+    parts = []
+    for dist in ("tlslite-ng", "cryptography"):
+        try:
+            parts.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{dist} missing")
+    parts.append(f"Python {platform.python_version()}")
+    return f"tlslite-mls {__version__} ({', '.join(parts)})"
+
+
+def console() -> None:
+    """The ``tlslite-mls`` console script."""
+    sys.exit(main(sys.argv[1:]))
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, end="")
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(version_text())
+        return 0
     command, rest = argv[0], argv[1:]
     if command == "bench":
         from .bench.cli import main as bench_main
@@ -42,4 +68,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    console()
