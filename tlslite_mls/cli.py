@@ -393,23 +393,32 @@ def _server_handler(settings: MLSServerSettings, tls: TLSIdentity, keylog: Optio
     return handle
 
 
-def open_cli_store(spec: Optional[str]) -> Any:
+def open_cli_store(spec: Optional[str], max_groups: Optional[int] = None) -> Any:
     """The ``--store`` option's store, probed once; a store that cannot be opened ends
-    the command with one line naming it (no traceback)."""
+    the command with one line naming it (no traceback). ``max_groups``: the
+    ``--max-stored-groups`` cap (PROFILE.md section 9), which needs a store."""
     if not spec:
+        if max_groups is not None:
+            raise SystemExit("error: --max-stored-groups needs --store")
         return None
     from .store import StoreError, open_store_checked
+    options = {} if max_groups is None else {"max_groups": max_groups}
     try:
-        return open_store_checked(spec)
+        return open_store_checked(spec, **options)
     except (ValueError, StoreError) as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def cli_store(args: argparse.Namespace) -> Any:
+    """The store ``--store`` and ``--max-stored-groups`` name (None without ``--store``)."""
+    return open_cli_store(getattr(args, "store", None), getattr(args, "max_stored_groups", None))
 
 
 def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
     suites, cred, key = mls_identity(args, "server")
     return MLSServerSettings(mode=args.mls, suites=suites, credential=cred, signature_key=key,
                              send_certificates=args.send_certificates,
-                             store=open_cli_store(getattr(args, "store", None)),
+                             store=cli_store(args),
                              **peer_authentication(args, "client"))
 
 
@@ -464,7 +473,7 @@ def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, s
     settings = validated(MLSClientSettings(
         mode=args.mls, suites=suites, credential=cred, signature_key=key,
         send_certificates=args.send_certificates,
-        store=open_cli_store(getattr(args, "store", None)), **client_authentication(args)))
+        store=cli_store(args), **client_authentication(args)))
     return settings, settings.peer_authentication(server_name(args)) \
         if args.mls != "off" else "-"
 

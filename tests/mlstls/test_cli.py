@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import subprocess
 
+import pytest
+
 from mlstls_util import CLI, PY, REPO, ServerProcess, env
 from tlslite_mls.mlstls.cli import bench_mls_tls, demo_mls_tls
 
@@ -57,3 +59,23 @@ def test_bench():
     assert result["mode"] == "mls-tls" and result["handshakes"] == 3
     assert result["handshakes_per_s"] > 0 and result["epoch_changes_per_s"] > 0
     assert result["final_epoch"] == 4
+
+
+@pytest.mark.parametrize("mode", [[], ["--mls-tls"]], ids=["extension", "mls-tls"])
+def test_max_stored_groups_option(mode, tmp_path):
+    """--max-stored-groups caps the --store of either mode's server; it needs a store."""
+    from tlslite_mls.cli import build_parser, make_server_settings
+    from tlslite_mls.mlstls.cli import make_server_settings as mls_tls_server_settings
+    make = mls_tls_server_settings if mode else make_server_settings
+    args = build_parser().parse_args(["server", *mode, "--store", f"sqlite:///{tmp_path}/s.db",
+                                      "--max-stored-groups", "5", "127.0.0.1:0"])
+    settings = make(args)
+    assert settings.store.max_groups == 5
+    settings.store.close()
+    for extra, message in ((["--max-stored-groups", "5"], "--max-stored-groups needs --store"),
+                           (["--store", "memory:", "--max-stored-groups", "0"],
+                            "max_groups must be a positive number")):
+        r = subprocess.run([PY, "-m", "tlslite_mls", "server", *mode, *extra, "127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=60, env=env(), cwd=str(REPO))
+        assert r.returncode != 0 and message in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr

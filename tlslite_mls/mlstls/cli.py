@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser, role: str) -> None:
     parser.add_argument("--store", default=None,
                         help="state store (both modes): memory:, sqlite:///PATH or "
                              "redis://...; one that cannot be opened ends the command")
+    parser.add_argument("--max-stored-groups", type=int, default=None, metavar="N",
+                        help="groups the --store keeps for resumption at most, the least "
+                             "recently written evicted first (default 100000)")
     g = parser.add_argument_group("MLS-TLS mode")
     g.add_argument("--update-every", type=int, default=0, metavar="N",
                    help="start an MLS epoch change after every N chunks (0: never)")
@@ -104,8 +107,8 @@ def _usable(suite: int) -> bool:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from ..cli import open_cli_store
-    return open_cli_store(getattr(args, "store", None))
+    from ..cli import cli_store
+    return cli_store(args)
 
 
 def make_server_settings(args: argparse.Namespace) -> MLSTLSServerSettings:

@@ -146,6 +146,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--cert", required=True, help="PEM certificate (classic TLS fallback)")
     p.add_argument("--key", required=True, help="PEM private key")
     p.add_argument("--store", default="memory", help="memory | sqlite:PATH | redis://...")
+    p.add_argument("--max-stored-groups", type=int, default=None, metavar="N",
+                   help="groups the store keeps at most, least recently written evicted "
+                        "first (default 100000)")
     p.add_argument("--ticket-key-file", help="file with the ticket key (32 bytes); "
                    "share it between servers of one fleet")
     p.add_argument("--mode", default="preferred", choices=["off", "preferred", "required"])
@@ -153,7 +156,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                    help="seconds between automatic MLS epoch changes")
     add_limit_arguments(p)
     a = p.parse_args(argv)
-    from ..cli import open_cli_store
+    from ..cli import cli_store
     from ..serving import log_to_stderr
     log_to_stderr("")
     limits = limits_from_args(a)
@@ -168,7 +171,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         with open(a.ticket_key_file, "rb") as f:
             settings.ticketKeys = [bytearray(f.read()[:32])]
     server = MLSServer((a.host, a.port), chain, key,
-                       MLSServerSettings(mode=a.mode, store=open_cli_store(a.store)),
+                       MLSServerSettings(mode=a.mode, store=cli_store(a)),
                        settings=settings, limits=limits,
                        update_policy=UpdatePolicy(interval=a.update_interval))
     print(f"listening on {a.host}:{server.address[1]}, {limits_text(limits)}", flush=True)
