@@ -119,3 +119,40 @@ def test_plugin_on_released_tlslite():
     assert out["scenarios"]["mls"]["client"]["mls"]
     _assert_fallback_verified(out["scenarios"])
     _assert_oversized_refused(out)
+
+
+_NONCES = r"""
+import json, os, random
+from tlslite.recordlayer import ConnectionState, RecordLayer
+from tlslite.utils.cipherfactory import createAESGCM, createCHACHA20
+rng = random.Random(7)
+out = []
+for version in ((3, 3), (3, 4)):
+    for make in (createAESGCM, createCHACHA20):
+        layer = RecordLayer(None)
+        layer.version = version
+        layer.tls13record = version > (3, 3)
+        state = ConnectionState()
+        state.encContext = make(bytearray(32), ["python"])
+        for iv_len in ((12, 4) if version == (3, 3) else (12,)):
+            for _ in range(50):
+                state.fixedNonce = bytearray(rng.getrandbits(8) for _ in range(iv_len))
+                seq = rng.choice([0, 1, 255, 2**63 + 5, rng.getrandbits(64)])
+                nonce = layer._getNonce(state, bytearray(seq.to_bytes(8, "big")))
+                out.append([version, state.encContext.name, iv_len, bytes(nonce).hex()])
+print(json.dumps(out))
+"""
+
+
+def test_patched_nonces_are_the_pristine_nonces(trees):
+    """The integer nonce XOR of the patch gives tlslite-ng's own nonces, for TLS 1.3,
+    TLS 1.2 ChaCha20 (XOR) and TLS 1.2 AES-GCM (IV + explicit part)."""
+    results = []
+    for tree in trees:
+        res = subprocess.run([sys.executable, "-c", _NONCES], capture_output=True, text=True,
+                             timeout=120, env={**env_with_repo(), "PYTHONPATH": str(tree)})
+        assert res.returncode == 0, res.stderr
+        results.append(json.loads(res.stdout))
+    assert len(results[0]) == 300 and results[0] == results[1]
+    patched_source = (trees[1] / "tlslite" / "recordlayer.py").read_text()
+    assert "bytesToNumber(state.fixedNonce)" in patched_source

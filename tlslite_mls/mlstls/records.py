@@ -37,7 +37,7 @@ from tlslite.errors import (TLSAbruptCloseError, TLSBadRecordMAC, TLSDecryptionF
 from tlslite.messages import Alert, Message
 from tlslite.recordlayer import RecordLayer, RecordSocket
 
-from ..tls.accel import OpenSSLRecordLayer
+from ..tls.fastpath import FastRecordLayer
 from .errors import MLSTLSClosedError, ProtocolViolation
 from .framing import MAX_FRAGMENT, fragment
 from .suites import RecordSuite
@@ -89,12 +89,16 @@ class _CheckedRecordSocket(RecordSocket):
             yield result
 
 
-class _MLSTLSRecordLayer(OpenSSLRecordLayer):
-    """The extension mode's record layer (OpenSSL AEADs, accel.py) with the checks above."""
+class _MLSTLSRecordLayer(FastRecordLayer):
+    """The extension mode's record layer (OpenSSL AEADs and the record fast path,
+    fastpath.py) with the checks above on tlslite-ng's path."""
 
     def __init__(self, sock: Any) -> None:
-        OpenSSLRecordLayer.__init__(self, sock)
-        self._recordSocket = _CheckedRecordSocket(sock)
+        FastRecordLayer.__init__(self, sock)
+        self._recordSocket = _CheckedRecordSocket(self._ahead)
+
+    def _fast_received(self) -> None:
+        self._recordSocket.outer_type = ContentType.application_data
 
     def _decryptAndUnseal(self, header: Any, buf: bytearray) -> bytearray:  # noqa: N802
         # tlslite-ng checks the tag length before the outer type, so a short plaintext
@@ -103,7 +107,7 @@ class _MLSTLSRecordLayer(OpenSSLRecordLayer):
         if header.type != ContentType.application_data:
             raise TLSUnexpectedMessage(
                 f"Invalid ContentType for encrypted record: {ContentType.toStr(header.type)}")
-        return OpenSSLRecordLayer._decryptAndUnseal(self, header, buf)
+        return FastRecordLayer._decryptAndUnseal(self, header, buf)
 
 
 def _no_delay(sock: Any) -> None:

@@ -57,7 +57,8 @@ from .extension import (MLSBodyTooLarge, MLSHandshakeExtension, describe_key_pac
                         find_all, register_extension)
 from ..serving import peer_text, short_identity
 from ..store.errors import StoreUnavailable
-from .accel import OpenSSLRecordLayer, get_kex
+from .accel import get_kex
+from .fastpath import FastReadMixin, FastRecordLayer
 from .post_handshake import MLSPostHandshakeMixin
 from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
 
@@ -136,7 +137,7 @@ class _NoCertificateSignature:
         return getattr(self._key, name)
 
 
-class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
+class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
     """A TLSConnection that can negotiate ``tls_using_mls_handshake``.
 
     :param sock: the socket, as for ``TLSConnection``.
@@ -160,8 +161,9 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
     def __init__(self, sock: Any, mls_settings: Optional[MLSSettings] = None,
                  keylog: Optional[str] = None) -> None:
         TLSConnection.__init__(self, sock)
-        # Record protection by OpenSSL (accel.py); the buffered socket stays tlslite-ng's.
-        self._recordLayer = OpenSSLRecordLayer(self.sock)
+        # Record protection by OpenSSL (accel.py), with a fast path for protected
+        # records (fastpath.py); everything else stays tlslite-ng's.
+        self._recordLayer = FastRecordLayer(self.sock)
         # PROFILE.md section 9: handshake messages bounded before they are buffered
         # (by tlslite-ng itself through _hook_max_handshake_length when patched).
         if not LENGTH_HOOK:
@@ -527,6 +529,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, TLSConnection):
     _hook_max_handshake_length = _mls_message_limit  # hook patch: the same limit
 
     def _getNextRecordFromSocket(self) -> Iterator[Any]:  # noqa: N802
+        stashed = self._fast_take_stashed()
+        if stashed is not None:  # read by the fast read() and left for this path
+            yield stashed
+            return
         oversized = getattr(self._defragmenter, "oversized", None)
         if oversized is not None:
             # Checked before the next record is read: the message never completes.

@@ -669,6 +669,11 @@ class MLSPostHandshakeMixin:
         finally:
             self._mls_wake = None
 
+    def _fast_read_allowed(self) -> bool:
+        """fastpath.FastReadMixin: no record fast path while an update is due to start."""
+        st = self._mls_ph
+        return st is None or not self._mls_update_due(st)
+
     def readAsync(self, max: Optional[int] = None, min: int = 1) -> Iterator[Any]:  # noqa: A002,N802
         st = self._mls_ph
         if st is not None and not self.closed:
