@@ -45,6 +45,7 @@ _CCS = ContentType.change_cipher_spec
 # the largest TLS 1.3 record (RFC 8446 section 5.2): header + 2^14 + 256
 _MAX_RECORD = _HEADER + (1 << 14) + 256
 _BUFFER = 2 * _MAX_RECORD
+_FIRST_READ = 4096  # as tlslite-ng's BufferedSocket
 _WOULD_BLOCK = (errno.EWOULDBLOCK, errno.EAGAIN)
 
 
@@ -52,8 +53,7 @@ class ReadAhead:
     """A socket as tlslite-ng's ``RecordSocket`` uses it, with a read-ahead buffer.
 
     ``recv`` returns buffered bytes first; every other attribute is the socket's.
-    The buffer is allocated on the first fast read, so connections that never get
-    there carry none.
+    The buffer is dropped whenever it runs empty, so an idle connection carries none.
     """
 
     def __init__(self, sock: Any) -> None:
@@ -75,29 +75,53 @@ class ReadAhead:
         self.start += n
         return data
 
+    def release(self) -> None:
+        """Drop the (empty) buffer; the next fill allocates one again."""
+        self.buf = self.view = None
+        self.start = self.end = 0
+
     def fill(self, need: int) -> bool:
         """At least ``need`` bytes buffered; False at the end of the stream.
 
+        With nothing buffered the socket is read with ``recv(4096)``: an idle connection
+        waits there, and a large buffer would be resident for as long as it waits. The
+        reusable buffer (two full records) comes when a record does not fit.
+
         :raises BlockingIOError: a non-blocking socket has nothing more now.
         """
-        if self.buf is None:
-            self.buf = bytearray(_BUFFER)
-            self.view = memoryview(self.buf)
-        # tlslite-ng's BufferedSocket (extension mode) reads ahead on its own: its bytes
-        # come first, then its socket is read directly
+        have = self.end - self.start
+        if have >= need:
+            return True
         sock = self.sock
+        # tlslite-ng's BufferedSocket (extension mode) reads ahead on its own: its
+        # bytes come first, then its socket is read directly
         pending = getattr(sock, "_read_buffer", None)
-        size = len(self.buf)
-        if self.start and (self.start + need > size or pending and
-                           self.end + len(pending) > size):
-            have = self.end - self.start
-            self.buf[:have] = self.view[self.start:self.end]
-            self.start, self.end = 0, have
-        if pending:
-            self.buf[self.end:self.end + len(pending)] = pending
-            self.end += len(pending)
-            del pending[:]
         raw = getattr(sock, "socket", sock)
+        if self.buf is None:
+            if pending:
+                first = bytes(pending)
+                del pending[:]
+            else:
+                first = raw.recv(_FIRST_READ)
+                if not first:
+                    return False
+            self.buf = bytearray(first)
+            self.view = memoryview(self.buf)
+            self.start, self.end = 0, len(first)
+            return self.fill(need)
+        extra = len(pending) if pending else 0
+        if self.start + max(need, have + extra) > len(self.buf) or \
+                len(self.buf) - self.end < extra:
+            rest = bytes(self.view[self.start:self.end])  # copied: the ranges may overlap
+            if len(self.buf) < _BUFFER:
+                self.buf = bytearray(_BUFFER)
+                self.view = memoryview(self.buf)
+            self.buf[:have] = rest
+            self.start, self.end = 0, have
+        if extra:
+            self.buf[self.end:self.end + extra] = pending
+            self.end += extra
+            del pending[:]
         while self.end - self.start < need:
             got = raw.recv_into(self.view[self.end:])
             if not got:
@@ -164,11 +188,15 @@ class FastRecordLayer(OpenSSLRecordLayer):
         view = ahead.view
         ahead.start = start + _HEADER + length
         self._fast_received()
+        aad = bytes(view[start:start + _HEADER])
+        sealed = view[start + _HEADER:start + _HEADER + length]
         seq = state.seqnum
         state.seqnum = seq + 1
         nonce = (self._iv_of(state) ^ seq).to_bytes(12, "big")
-        plain = state.encContext.open_view(nonce, view[start + _HEADER:start + _HEADER + length],
-                                           bytes(view[start:start + _HEADER]))
+        plain = state.encContext.open_view(nonce, sealed, aad)
+        del sealed, view
+        if ahead.start == ahead.end:
+            ahead.release()  # nothing read ahead: an idle connection keeps no buffer
         if plain is None:
             raise TLSBadRecordMAC("Invalid tag, decryption failure")
         limit = self.recv_record_limit
