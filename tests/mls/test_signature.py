@@ -9,7 +9,6 @@ from tlslite_mls.mls.credentials import Credential
 from tlslite_mls.mls.crypto import SigningKey, get_cipher_suite
 from tlslite_mls.mls.crypto.signature import ED25519_OPENSSL, ED25519_SODIUM, private_key_bytes
 from tlslite_mls.mls.group import Group
-from tlslite_mls.mls.groupstate import import_group_state
 from tlslite_mls.mls.keypackage import create_key_package
 
 SUITES = [1, 2, 3, 4, 5, 6, 7, 0xF009, 0xF00A, 0xF00B]
@@ -56,7 +55,7 @@ def test_group_with_signing_key_exports_the_key_bytes():
     priv, _ = cs.generate_signature_key_pair()
     bundle = create_key_package(cs, Credential.basic(b"alice"), SigningKey(priv))
     group = Group.create(bundle)
-    restored = import_group_state(group.export_state())
+    restored = Group.import_state(group.export_state())
     assert restored._signature_private == priv
     assert restored.export_secret("x", b"", 32) == group.export_secret("x", b"", 32)
 

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence, Union
 
-from . import auth as _auth
 from .commit import Commit, ProposalOrRef, ProposalOrRefType
 from .constants import (MLS10, ContentType, ExtensionType, LeafNodeSource, ProposalType,
                         PSKType, ResumptionPSKUsage, WireFormat)
@@ -33,7 +31,9 @@ from .extensions import Extension, check_unique_extensions, find_extension
 from .framing import (AuthenticatedContent, FramedContent, PrivateMessage, PublicMessage,
                       Sender, protect_private, protect_public, sign_framed_content,
                       unprotect_private, unprotect_public)
+from .groupconfig import GroupConfig, PSKLookup  # noqa: F401  (public here too)
 from .groupcontext import GroupContext
+from .groupstate import GroupStateParts, decode_group_state, encode_group_state
 from .keypackage import KeyPackage, KeyPackageBundle, validate_key_package
 from .keyschedule import (EpochSecrets, derive_epoch_secrets, epoch_secrets_from_joiner,
                           mls_exporter, welcome_secret)
@@ -52,40 +52,8 @@ from .welcome import (GroupInfo, GroupSecrets, PathSecret, EncryptedGroupSecrets
                       decrypt_group_info, decrypt_group_secrets, encrypt_group_info,
                       encrypt_group_secrets)
 
-PSKLookup = Callable[[PreSharedKeyID], Optional[bytes]]
-
 # Proposal types a commit may carry without an UpdatePath (section 12.4).
 _PATH_OPTIONAL = frozenset({ProposalType.ADD, ProposalType.PSK, ProposalType.REINIT})
-
-
-@dataclass
-class GroupConfig:
-    """How this member behaves; none of it is shared with other members.
-
-    ``policy`` authenticates every credential (see :mod:`.auth`).
-    ``handshake_wire_format`` is how our proposals and commits are framed.
-    ``padding`` is the PrivateMessage padding (bytes, or a function of the
-    plaintext length). ``ratchet_tree_in_welcome`` puts the tree into the
-    GroupInfo of Welcomes so joiners need nothing out of band.
-    ``psk_lookup`` finds external PSKs and resumption PSKs of other groups.
-    ``resumption_psk_epochs`` is how many past epochs' resumption PSKs the
-    group keeps (besides the current one) so that a PreSharedKey proposal can
-    name an earlier epoch of this group (section 8.6); older ones are dropped.
-    """
-
-    policy: _auth.AuthenticationPolicy = field(default_factory=_auth.AcceptAnyCredential)
-    handshake_wire_format: int = WireFormat.PRIVATE_MESSAGE
-    padding: Union[int, Callable[[int], int]] = 0
-    ratchet_tree_in_welcome: bool = True
-    psk_lookup: Optional[PSKLookup] = None
-    resumption_psk_epochs: int = 8
-    max_generation_gap: int = 1000
-    out_of_order_window: int = 64
-    clock: Callable[[], float] = time.time
-
-    def __post_init__(self) -> None:
-        if self.resumption_psk_epochs < 0:
-            raise ValueError("resumption_psk_epochs must be 0 or more")
 
 
 @dataclass(eq=False)
@@ -254,13 +222,22 @@ class Group:
 
     def export_state(self) -> bytes:
         """This epoch's state as bytes, for a store (see :mod:`.groupstate`)."""
-        from .groupstate import export_group_state
-        return export_group_state(self)
+        return encode_group_state(GroupStateParts(
+            self.cs, self.context, self.tree, self.private, self._signature_private,
+            self.secrets, self.interim_transcript_hash, self.secret_tree,
+            self._past_resumption_psks, self.retired))
 
     @classmethod
     def import_state(cls, data: bytes, config: Optional[GroupConfig] = None) -> "Group":
-        from .groupstate import import_group_state
-        return import_group_state(data, config)
+        """A group back from :meth:`export_state` bytes; ``config`` is not stored, so
+        the caller gives the one the group should run with now."""
+        config = config or GroupConfig()
+        parts = decode_group_state(data, config)
+        group = cls(parts.cs, parts.context, parts.tree, parts.private,
+                    parts.signature_private, parts.secrets, parts.interim_transcript_hash,
+                    config, secret_tree=parts.secret_tree)
+        group._past_resumption_psks = parts.past_resumption_psks
+        return group
 
     def retire(self) -> None:
         """Drop every secret of this epoch: called once the next epoch is in use."""

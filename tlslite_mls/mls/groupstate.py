@@ -14,20 +14,19 @@ version 1 states (without them) are still read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 from .codec import U8, U16, U32, U64, Opaque, Opt, Reader, Struct, Vec, struct
-from .crypto import get_cipher_suite
+from .crypto import CipherSuite, get_cipher_suite
 from .crypto.signature import private_key_bytes
 from .errors import DecodeError, UnsupportedError
+from .groupconfig import GroupConfig
 from .groupcontext import GroupContext
 from .keyschedule import EpochSecrets
 from .ratchettree import RatchetTree
 from .secrettree import SecretTree, _Ratchet
 from .treekem import TreePrivateState
-
-if TYPE_CHECKING:
-    from .group import Group, GroupConfig
 
 GROUP_STATE_VERSION = 2
 
@@ -95,27 +94,58 @@ class _GroupStateV2(_GroupStateV1):
     past_resumption_psks: Vec[_EpochPSK]
 
 
-def export_group_state(group: "Group") -> bytes:
-    st = group.secret_tree
+@dataclass(eq=False)
+class GroupStateParts:
+    """What one epoch of a member's group is made of: the arguments of ``Group()``
+    plus the past epochs' resumption PSKs. :class:`~.group.Group` converts itself to
+    and from this, so the encoding here needs no knowledge of the state machine."""
+
+    _secret_fields_ = ("signature_private", "secrets", "private", "secret_tree",
+                       "past_resumption_psks")
+
+    cs: CipherSuite
+    context: GroupContext
+    tree: RatchetTree
+    private: TreePrivateState
+    signature_private: bytes
+    secrets: EpochSecrets
+    interim_transcript_hash: bytes
+    secret_tree: SecretTree
+    past_resumption_psks: dict[int, bytes]
+    retired: bool = False
+
+    def __repr__(self) -> str:
+        return (f"<GroupStateParts 0x{self.cs.suite_id:04x} epoch {self.context.epoch} "
+                f"leaf {self.private.leaf_index}>")
+
+
+def encode_group_state(parts: GroupStateParts) -> bytes:
+    """The versioned encoding of one epoch's state (sensitive: holds private keys)."""
+    st = parts.secret_tree
     state = _GroupStateV2(
-        group.cs.suite_id, group.context, group.tree.to_extension_bytes(), group.own_leaf,
-        [_NodeKey(n, group.private.private_key(n), group.private.public_key(n))  # type: ignore
-         for n in group.private.nodes()],
-        private_key_bytes(group._signature_private),
-        [getattr(group.secrets, name) or b"" for name in _KEPT_SECRETS],
-        group.interim_transcript_hash,
+        parts.cs.suite_id, parts.context, parts.tree.to_extension_bytes(),
+        parts.private.leaf_index,
+        [_NodeKey(n, parts.private.private_key(n), parts.private.public_key(n))  # type: ignore
+         for n in parts.private.nodes()],
+        private_key_bytes(parts.signature_private),
+        [getattr(parts.secrets, name) or b"" for name in _KEPT_SECRETS],
+        parts.interim_transcript_hash,
         [_NodeSecret(n, s) for n, s in sorted(st._nodes.items())],
         [_RatchetState(i, r.secret, r.generation,
                        [_SkippedKey(g, k, n) for g, (k, n) in sorted(r.skipped.items())])
          for i, r in sorted(st._ratchets.items())],
-        1 if group.retired else 0,
-        [_EpochPSK(e, v) for e, v in sorted(group._past_resumption_psks.items())])
+        1 if parts.retired else 0,
+        [_EpochPSK(e, v) for e, v in sorted(parts.past_resumption_psks.items())])
     return GROUP_STATE_VERSION.to_bytes(2, "big") + state.serialize()
 
 
-def import_group_state(data: bytes, config: Optional["GroupConfig"] = None) -> "Group":
-    from .group import Group, GroupConfig
+def decode_group_state(data: bytes, config: Optional[GroupConfig] = None) -> GroupStateParts:
+    """Parse and check :func:`encode_group_state` output (of either version).
 
+    ``config`` sizes the secret tree's windows and how many past resumption PSKs
+    are kept. A retired epoch, an unknown version or a private key that does not
+    match the tree is refused.
+    """
     r = Reader(data)
     version = r.u16()
     layout = {1: _GroupStateV1, 2: _GroupStateV2}.get(version)
@@ -145,10 +175,9 @@ def import_group_state(data: bytes, config: Optional["GroupConfig"] = None) -> "
         ratchet.generation = rs.generation
         ratchet.skipped = {k.generation: (k.key, k.nonce) for k in rs.skipped}
         secret_tree._ratchets[rs.index] = ratchet
-    group = Group(cs, state.group_context, tree, private, state.signature_private, secrets,
-                  state.interim_transcript_hash, config, secret_tree=secret_tree)
-    past = getattr(state, "past_resumption_psks", [])
+    epoch = state.group_context.epoch
     keep = config.resumption_psk_epochs
-    group._past_resumption_psks = {p.epoch: p.psk for p in past
-                                   if group.epoch - keep <= p.epoch < group.epoch}
-    return group
+    past = {p.epoch: p.psk for p in getattr(state, "past_resumption_psks", [])
+            if epoch - keep <= p.epoch < epoch}
+    return GroupStateParts(cs, state.group_context, tree, private, state.signature_private,
+                           secrets, state.interim_transcript_hash, secret_tree, past)

@@ -22,7 +22,7 @@ from ..mls.auth import (AcceptAnyCredential, AuthenticationPolicy, CredentialCon
 from ..mls.credentials import Credential
 from ..mls.crypto import SigningKey, get_cipher_suite, supported_cipher_suites
 from ..mls.errors import CredentialError
-from ..mls.group import GroupConfig
+from ..mls.groupconfig import GroupConfig
 
 __all__ = ["DEFAULT_MAX_CANDIDATES", "MLSHandshakeConfig", "NoServerAuthentication",
            "default_store", "SHARED_SECRET_LABEL"]

@@ -30,17 +30,17 @@ import os
 from typing import Optional
 
 from ..mls import auth as _auth
-from ..mls.codec import Reader, Writer
 from ..mls.constants import ExtensionType
 from ..mls.crypto import get_cipher_suite, supported_cipher_suites
 from ..mls.errors import CredentialError, DecodeError, MLSError, ProtocolError
 from ..mls.extensions import Extension, RequiredCapabilities, find_extension
 from ..mls.group import Group
-from ..mls.keypackage import (KeyPackage, KeyPackageBundle, create_key_package,
-                              create_leaf_node, default_capabilities)
+from ..mls.keypackage import KeyPackage, KeyPackageBundle, create_key_package, create_leaf_node
 from ..mls.leafnode import LIFETIME_TOLERANCE, check_lifetime
 from ..mls.proposals import Add, Proposal
 from ..mls.welcome import Welcome
+from .binding import (binding_extension, binding_required_capabilities, has_binding,
+                      leaf_capabilities, opaque, read_opaque)
 from .config import MLSHandshakeConfig, _AcceptOwnLeaf
 from .errors import (BindingError, ClientHelloHashMismatch, Declined, IllegalParameter,
                      UnexpectedMessage, as_engine_error)
@@ -48,40 +48,6 @@ from .session import Role, TwoPartySession
 
 __all__ = ["MLSHandshakeConfig", "InitiatorHandshake", "ResponderHandshake",
            "TwoPartySession", "Declined"]
-
-
-def _opaque(data: bytes) -> bytes:
-    w = Writer()
-    w.opaque(data)
-    return w.getvalue()
-
-
-def _read_opaque(data: bytes) -> Optional[bytes]:
-    """The body of an ``opaque x<V>`` extension, or None if it is not exactly that."""
-    try:
-        r = Reader(data)
-        value = r.opaque()
-        return value if r.at_end() else None
-    except DecodeError:
-        return None
-
-
-def _binding_extension(config: MLSHandshakeConfig) -> Extension:
-    return Extension(config.binding_extension_type, _opaque(config.binding_protocol))
-
-
-def _required(config: MLSHandshakeConfig) -> RequiredCapabilities:
-    return RequiredCapabilities([config.binding_extension_type], [], [])
-
-
-def _has_binding(extensions: list[Extension], config: MLSHandshakeConfig) -> bool:
-    ext = find_extension(extensions, config.binding_extension_type)
-    return ext is not None and _read_opaque(ext.extension_data) == config.binding_protocol
-
-
-def _capabilities(cs, config: MLSHandshakeConfig):  # type: ignore[no-untyped-def]
-    return default_capabilities(cs, extensions=[config.binding_extension_type,
-                                                config.client_hello_hash_extension_type])
 
 
 class InitiatorHandshake:
@@ -107,9 +73,9 @@ class InitiatorHandshake:
             credential, signature_private = ident
             self._bundle = create_key_package(
                 cs, credential, signature_private,
-                capabilities=_capabilities(cs, self.config),
+                capabilities=leaf_capabilities(cs, self.config),
                 lifetime_seconds=self.config.key_package_lifetime,
-                leaf_extensions=[_binding_extension(self.config)])
+                leaf_extensions=[binding_extension(self.config)])
             self._key_package = self._bundle.key_package.serialize()
         return self._key_package
 
@@ -148,7 +114,7 @@ class InitiatorHandshake:
         config = self.config
         if not group.group_id.startswith(config.group_id_prefix):
             raise BindingError(f"group_id does not start with {config.group_id_prefix!r}")
-        if not _has_binding(group.extensions, config):
+        if not has_binding(group.extensions, config):
             raise BindingError("the GroupContext lacks the tls_binding of this mode")
         req = find_extension(group.extensions, ExtensionType.REQUIRED_CAPABILITIES)
         if req is None or config.binding_extension_type not in \
@@ -161,7 +127,7 @@ class InitiatorHandshake:
             raise IllegalParameter("the Welcome is not the profile's two-member group at "
                                    "epoch 1 with the server at leaf 0")
         ext = find_extension(info.extensions, config.client_hello_hash_extension_type)
-        got = _read_opaque(ext.extension_data) if ext is not None else None
+        got = read_opaque(ext.extension_data) if ext is not None else None
         if got is None:
             raise ClientHelloHashMismatch("the GroupInfo carries no tls_client_hello_hash")
         if not hmac.compare_digest(got, bytes(client_hello_hash)):
@@ -197,7 +163,7 @@ class ResponderHandshake:
             raise Declined(f"no server credential for MLS cipher suite 0x{suite:04x}")
         cs = get_cipher_suite(suite)
         leaf = kp.leaf_node
-        if not _has_binding(leaf.extensions, config):
+        if not has_binding(leaf.extensions, config):
             raise BindingError("the KeyPackage lacks the tls_binding of this mode")
         now = int(config.clock())
         if leaf.lifetime is None:
@@ -230,14 +196,14 @@ class ResponderHandshake:
                ) -> tuple[bytes, TwoPartySession]:
         config = self.config
         credential, signature_private = ident
-        binding = _binding_extension(config)
+        binding = binding_extension(config)
         # The creator leaf keeps source key_package until our first commit renews it;
         # its lifetime must outlast the connection and its resumptions.
         leaf, encryption_private = create_leaf_node(
-            cs, credential, signature_private, capabilities=_capabilities(cs, config),
+            cs, credential, signature_private, capabilities=leaf_capabilities(cs, config),
             lifetime_seconds=config.creator_leaf_lifetime, leaf_extensions=[binding])
         group_id = config.group_id_prefix + os.urandom(config.group_id_random_length)
-        extensions = [Extension(ExtensionType.REQUIRED_CAPABILITIES, _required(config).serialize()),
+        extensions = [Extension(ExtensionType.REQUIRED_CAPABILITIES, binding_required_capabilities(config).serialize()),
                       binding]
         group = Group.create_with_leaf(cs, leaf, encryption_private, signature_private,
                                        group_id=group_id, extensions=extensions,
@@ -247,7 +213,7 @@ class ResponderHandshake:
             pc = group.commit(
                 proposals=[Proposal.of(Add(kp))], path=False, frame_message=False,
                 group_info_extensions=[Extension(config.client_hello_hash_extension_type,
-                                                 _opaque(bytes(client_hello_hash)))])
+                                                 opaque(bytes(client_hello_hash)))])
         except CredentialError as e:
             raise Declined(f"client credential refused: {e}",
                            "bad_certificate" if isinstance(e, _auth.CertificateError)

@@ -59,6 +59,7 @@ from ..mls.errors import DecodeError, MLSError, StateError
 from ..mls.group import Group, StagedCommit
 from ..mls.messages import MLSMessage
 from ..store import ABSENT, StoreConflict
+from .binding import has_binding
 from .config import MLSHandshakeConfig
 from .errors import (BindingError, IllegalParameter, InvalidCommit, MessageDecodeError,
                      MessageVerificationError, UnexpectedMessage, UpdateInFlight, WrongEpoch,
@@ -691,8 +692,7 @@ class TwoPartySession:
             raise as_engine_error(e) from e
         # A group made for the other mode (another tls_binding) in a shared store
         # must not be resumed here: the binding keeps the two modes apart.
-        from .handshake import _has_binding
-        if not _has_binding(group.extensions, config):
+        if not has_binding(group.extensions, config):
             raise BindingError("the stored group was made for another tls_binding")
         session = cls(group, role, config, state=State.LOADED, pending=pending,
                       last_peer_commit=rec.last_peer_commit, key_epochs=None)
