@@ -22,7 +22,7 @@ from typing import Iterable, Optional, Sequence, Union
 
 from .commit import Commit, ProposalOrRef, ProposalOrRefType
 from .constants import (MLS10, ContentType, ExtensionType, LeafNodeSource, ProposalType,
-                        PSKType, ResumptionPSKUsage, WireFormat)
+                        PSKType, WireFormat)
 from .credentials import Credential
 from .crypto import CipherSuite, get_cipher_suite
 from .errors import (DecodeError, ProtocolError, StateError, UnsupportedError,
@@ -41,6 +41,8 @@ from .leafnode import LeafNode, check_required_capabilities, required_capabiliti
 from .messages import MLSMessage
 from .proposals import (Add, GroupContextExtensions, PreSharedKey, Proposal, Remove, Update,
                         make_proposal_ref)
+from .proposal_list import (ResolvedProposal, apply_proposals, needs_path,
+                            validate_proposal_list)
 from .psk import PreSharedKeyID, psk_secret as compute_psk_secret
 from .ratchettree import RatchetTree, validate_leaf_node, validate_tree
 from .secrettree import SecretTree
@@ -51,10 +53,6 @@ from .treekem import NewPath, TreePrivateState, create_update_path, decrypt_upda
 from .welcome import (GroupInfo, GroupSecrets, PathSecret, EncryptedGroupSecrets, Welcome,
                       decrypt_group_info, decrypt_group_secrets, encrypt_group_info,
                       encrypt_group_secrets)
-
-# Proposal types a commit may carry without an UpdatePath (section 12.4).
-_PATH_OPTIONAL = frozenset({ProposalType.ADD, ProposalType.PSK, ProposalType.REINIT})
-
 
 @dataclass(eq=False)
 class ApplicationMessage:
@@ -105,13 +103,6 @@ class PendingCommit:
 class _CachedProposal:
     proposal: Proposal
     sender: int
-
-
-@dataclass(eq=False)
-class _ResolvedProposal:
-    proposal: Proposal
-    sender: int
-    by_reference: bool
 
 
 class Group:
@@ -362,24 +353,23 @@ class Group:
         reports, as the two-party profile's first one.
         """
         refs = list(self._proposals) if by_reference is None else list(by_reference)
-        resolved = [_ResolvedProposal(p, self.own_leaf, False) for p in proposals]
+        resolved = [ResolvedProposal(p, self.own_leaf, False) for p in proposals]
         for ref in refs:
             cached = self._proposals.get(ref)
             if cached is None:
                 raise StateError(f"no cached proposal with reference {ref.hex()}")
-            resolved.append(_ResolvedProposal(cached.proposal, cached.sender, True))
+            resolved.append(ResolvedProposal(cached.proposal, cached.sender, True))
         for item in resolved:
             if item.proposal.proposal_type == ProposalType.ADD:
                 self._validate_key_package(item.proposal.body.key_package)  # type: ignore
-        path_required = not resolved or any(
-            r.proposal.proposal_type not in _PATH_OPTIONAL for r in resolved)
+        path_required = needs_path(resolved)
         with_path = path_required if path is None else path
         if path_required and not with_path:
             raise ValueError("this commit needs an UpdatePath (section 12.4)")
         self._validate_proposal_list(resolved, committer=self.own_leaf)
 
         tree = self.tree.copy()
-        extensions, added, psk_ids = self._apply_proposals(tree, resolved)
+        extensions, added, psk_ids = apply_proposals(tree, self.extensions, resolved)
         private = self.private.copy()
         private.prune(tree)
 
@@ -509,100 +499,8 @@ class Group:
                                      for _, leaf in self.tree.members()},
             policy=self.config.policy)
 
-    def _validate_proposal_list(self, resolved: list[_ResolvedProposal], committer: int) -> None:
-        """Section 12.2: which proposal lists a commit may carry."""
-        touched: set[int] = set()
-        add_keys: set[bytes] = set()
-        psk_ids: set[bytes] = set()
-        gce = 0
-        removed = {r.proposal.body.removed for r in resolved  # type: ignore[union-attr]
-                   if r.proposal.proposal_type == ProposalType.REMOVE}
-        member_keys = {leaf.signature_key: i for i, leaf in self.tree.members()}
-        for r in resolved:
-            p = r.proposal
-            t = p.proposal_type
-            if t == ProposalType.UPDATE:
-                if r.sender == committer:
-                    raise ProtocolError("a commit must not carry the committer's own Update")
-                if not r.by_reference:
-                    raise ProtocolError("Update proposals can only be committed by reference")
-                if r.sender in touched:
-                    raise ProtocolError(f"several Update/Remove proposals for leaf {r.sender}")
-                touched.add(r.sender)
-            elif t == ProposalType.REMOVE:
-                target = p.body.removed  # type: ignore[union-attr]
-                if target == committer:
-                    raise ProtocolError("a commit must not remove the committer")
-                if target >= self.tree.n_leaves or self.tree.leaf(target) is None:
-                    raise ProtocolError(f"Remove of leaf {target}, which is not a member")
-                if target in touched:
-                    raise ProtocolError(f"several Update/Remove proposals for leaf {target}")
-                touched.add(target)
-            elif t == ProposalType.ADD:
-                key = p.body.key_package.leaf_node.signature_key  # type: ignore[union-attr]
-                if key in add_keys:
-                    raise ProtocolError("two Add proposals for the same client")
-                if key in member_keys and member_keys[key] not in removed:
-                    raise ProtocolError("Add of a client that is already a member")
-                add_keys.add(key)
-            elif t == ProposalType.PSK:
-                psk_id = p.body.psk  # type: ignore[union-attr]
-                if len(psk_id.psk_nonce) != self.cs.hash_length:
-                    raise ProtocolError("PreSharedKeyID psk_nonce must be Nh bytes")
-                if psk_id.psktype == PSKType.RESUMPTION and \
-                        psk_id.usage != ResumptionPSKUsage.APPLICATION:
-                    raise ProtocolError("a resumption PSK with usage reinit or branch "
-                                        "cannot be used in a commit (section 8.6)")
-                enc = psk_id.serialize()
-                if enc in psk_ids:
-                    raise ProtocolError("two PreSharedKey proposals for the same PSK")
-                psk_ids.add(enc)
-            elif t == ProposalType.GROUP_CONTEXT_EXTENSIONS:
-                gce += 1
-                if gce > 1:
-                    raise ProtocolError("several GroupContextExtensions proposals")
-            elif t == ProposalType.REINIT:
-                if len(resolved) != 1:
-                    raise ProtocolError("a ReInit proposal must be the only proposal")
-                raise UnsupportedError("ReInit is not supported")
-            elif t == ProposalType.EXTERNAL_INIT:
-                raise ProtocolError("ExternalInit is only allowed in external commits")
-            else:  # pragma: no cover - the decoder refuses unknown types
-                raise ProtocolError(f"unsupported proposal type 0x{t:04x}")
-            if t not in (ProposalType.ADD, ProposalType.UPDATE, ProposalType.REMOVE,
-                         ProposalType.PSK, ProposalType.GROUP_CONTEXT_EXTENSIONS):
-                raise UnsupportedError(f"proposal type 0x{t:04x} is not supported")
-
-    def _apply_proposals(self, tree: RatchetTree, resolved: list[_ResolvedProposal]
-                         ) -> tuple[list[Extension], list[tuple[int, KeyPackage]],
-                                    list[PreSharedKeyID]]:
-        """Section 12.3: GroupContextExtensions, Update, Remove, Add, in that order."""
-        extensions = list(self.extensions)
-        by_type: dict[int, list[_ResolvedProposal]] = {}
-        for r in resolved:
-            by_type.setdefault(r.proposal.proposal_type, []).append(r)
-        for r in by_type.get(ProposalType.GROUP_CONTEXT_EXTENSIONS, []):
-            extensions = list(r.proposal.body.extensions)  # type: ignore[union-attr]
-            check_unique_extensions(extensions, "GroupContextExtensions")
-            required = required_capabilities(extensions)
-            for index, leaf in tree.members():
-                check_required_capabilities(leaf, required, f"leaf {index}")
-        for r in by_type.get(ProposalType.UPDATE, []):
-            leaf = r.proposal.body.leaf_node  # type: ignore[union-attr]
-            tree.set_leaf(r.sender, leaf)
-            tree.blank_path(r.sender)
-        for r in by_type.get(ProposalType.REMOVE, []):
-            target = r.proposal.body.removed  # type: ignore[union-attr]
-            tree.blank_leaf(target)
-            tree.blank_path(target)
-        if ProposalType.REMOVE in by_type:
-            tree.truncate()
-        added = []
-        for r in by_type.get(ProposalType.ADD, []):
-            kp = r.proposal.body.key_package  # type: ignore[union-attr]
-            added.append((tree.add_leaf(kp.leaf_node), kp))
-        psk_ids = [r.proposal.body.psk for r in by_type.get(ProposalType.PSK, [])]  # type: ignore
-        return extensions, added, psk_ids
+    def _validate_proposal_list(self, resolved: list[ResolvedProposal], committer: int) -> None:
+        validate_proposal_list(self.cs, self.tree, resolved, committer)
 
     # --- receiving -------------------------------------------------------------------
     def _signature_key_of(self, content: FramedContent) -> bytes:
@@ -674,25 +572,24 @@ class Group:
         assert commit is not None
         if auth_content.auth.confirmation_tag is None:
             raise ProtocolError("commit without a confirmation tag")
-        resolved: list[_ResolvedProposal] = []
+        resolved: list[ResolvedProposal] = []
         for por in commit.proposals:
             if por.type == ProposalOrRefType.PROPOSAL:
                 assert por.proposal is not None
                 self._check_received_proposal(por.proposal, committer)
-                resolved.append(_ResolvedProposal(por.proposal, committer, False))
+                resolved.append(ResolvedProposal(por.proposal, committer, False))
             else:
                 cached = self._proposals.get(por.reference)  # type: ignore[arg-type]
                 if cached is None:
                     raise ProtocolError("commit references an unknown proposal")
-                resolved.append(_ResolvedProposal(cached.proposal, cached.sender, True))
+                resolved.append(ResolvedProposal(cached.proposal, cached.sender, True))
         self._validate_proposal_list(resolved, committer)
-        path_required = not resolved or any(
-            r.proposal.proposal_type not in _PATH_OPTIONAL for r in resolved)
+        path_required = needs_path(resolved)
         if path_required and commit.path is None:
             raise ProtocolError("commit lacks the UpdatePath its proposals require")
 
         tree = self.tree.copy()
-        extensions, added, psk_ids = self._apply_proposals(tree, resolved)
+        extensions, added, psk_ids = apply_proposals(tree, self.extensions, resolved)
         private = self.private.copy()
         # Our own Update committed by the peer: take its private key.
         for r in resolved:
