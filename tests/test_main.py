@@ -74,6 +74,11 @@ def test_bench_without_a_name_compares_both_modes():
     assert result["extension_mode"]["epoch_changes_per_s"] > 0
     assert result["mls_tls"]["handshakes_per_s"] > 0
     assert result["mls_tls"]["epoch_changes_per_s"] > 0
+    for mode in ("extension_mode", "mls_tls"):  # CPU per handshake beside its crypto floor
+        hs = result[mode]["handshake_cpu"]
+        assert hs["operations"]["ed25519_sign"] >= 2 and hs["operations"]["hmac"] > 10
+        assert hs["floor_ms"] > 0 and hs["cpu_ms_per_handshake"] > hs["floor_ms"] / 2
+        assert hs["ratio"] > 0
 
 
 def test_server_and_client_in_mls_tls_mode():

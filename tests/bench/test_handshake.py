@@ -7,6 +7,8 @@ client, which fails the run) and that the report holds what the issue asks for.
 
 from __future__ import annotations
 
+import pytest
+
 from helpers import bench_json
 
 
@@ -19,6 +21,13 @@ def test_handshake_bench_smoke():
     for name in ("tlslite_mls/tlslite-ng", "ssl/tlslite_mls"):
         assert len(r["round_ratios"][name]) == 2 and r["ratios"][name] > 0
     assert r["mls_suite"] == "0x0001"
+    floor = r["crypto_floor"]  # the operations one handshake performed, counted and timed
+    ops = floor["operations"]
+    assert ops["ed25519_sign"] >= 2 and ops["ed25519_verify"] >= 2 and ops["hmac"] > 20
+    assert ops["hpke_seal"] == ops["hpke_open"] == 1  # the Welcome's group secrets
+    assert set(floor["unit_us"]) == set(ops) and all(v > 0 for v in floor["unit_us"].values())
+    assert floor["floor_ms"] > 0 and floor["ratio"] == pytest.approx(
+        floor["cpu_ms_per_handshake"] / floor["floor_ms"], rel=0.01)
 
 
 def test_handshake_bench_post_quantum_suites():

@@ -256,6 +256,28 @@ class _Server:
         self.process.join(5)
 
 
+def count_handshake_operations(mat: _Material, suite: int = 1) -> dict[str, int]:
+    """The crypto operations of one of our handshakes, client and server together
+    (floor.py), over a socket pair in this process."""
+    import threading
+
+    from .floor import count_operations
+    serve = _server_handshake("tlslite_mls", mat, suite)
+    connect = _client_handshake("tlslite_mls", mat, suite)
+
+    def one() -> None:
+        a, b = socket.socketpair()
+        server = threading.Thread(target=serve, args=(b,))
+        server.start()
+        try:
+            connect(a)
+        finally:
+            server.join(30)
+            a.close()
+            b.close()
+    return count_operations(one)
+
+
 def measure(impl: str, n: int, runs: int, mat: _Material) -> tuple[list[float], list[float]]:
     """One implementation alone: (rates, CPU ms per handshake) of ``runs`` timed runs
     of ``n`` handshakes, after one warm-up run."""
@@ -282,6 +304,9 @@ def run(n: int = 30, runs: int = 7, ssl_factor: int = 10,
     round gives one ratio. Round 0 warms up and is not counted.
     """
     mat = _Material(suites)
+    # the crypto floor of suite 0x0001, whose primitives floor.py times
+    ops = count_handshake_operations(mat) \
+        if "tlslite_mls" in implementations and 1 in suites else None
     entries: list[tuple[str, str, int]] = []
     for impl in implementations:
         if impl == "tlslite_mls":
@@ -318,7 +343,13 @@ def run(n: int = 30, runs: int = 7, ssl_factor: int = 10,
         if num in table and den in table:
             round_ratios[name] = [a / b for a, b in zip(table[num], table[den])]
             ratios[name] = statistics.median(round_ratios[name])
+    floor = None
+    if ops is not None:
+        from .floor import floor_report, unit_costs_us
+        floor = floor_report(ops, unit_costs_us(),
+                             statistics.median(cpu[entry_name(1, suites)]))
     return {"median_hs_per_s": medians, "ratios": ratios, "round_ratios": round_ratios,
+            "crypto_floor": floor,
             "median_cpu_ms_per_hs": {name: statistics.median(v) for name, v in cpu.items()},
             "runs_hs_per_s": samples, "handshakes_per_run": counts,
             "runs": runs, "mls_suite": f"0x{suites[0]:04x}",
@@ -343,6 +374,9 @@ def report(result: dict, out: Any = sys.stdout) -> None:
         per_round = result["round_ratios"][name]
         print(f"  {name:40s} {value:6.2f}x   (median of the {len(per_round)} rounds' ratios; "
               f"rounds {min(per_round):.2f}-{max(per_round):.2f})", file=out)
+    if result.get("crypto_floor"):
+        from .floor import describe
+        print(f"  tlslite_mls 0x0001: {describe(result['crypto_floor'])}", file=out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -13,7 +13,7 @@ import json
 import statistics
 import sys
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from . import handshake as _handshake
 
@@ -45,12 +45,84 @@ def extension_epoch_changes_per_s(n: int) -> float:
     return n / elapsed
 
 
+def _mls_tls_handshake(mat: Any, suite: int) -> Callable[[], None]:
+    """One MLS-TLS handshake over a socket pair, the server on a thread."""
+    import socket
+    import threading
+
+    from ..mlstls import (MLSTLSClient, MLSTLSClientSettings, MLSTLSServer,
+                          MLSTLSServerSettings)
+    server_key, client_key = mat.mls_keys(suite)
+    ss = MLSTLSServerSettings(suites=[suite], credential=mat.mls_credential,
+                              signature_key=server_key)
+    cs = MLSTLSClientSettings(suites=[suite], expected_identity=_handshake.SERVER_IDENTITY,
+                              credential=mat.mls_client_credential, signature_key=client_key,
+                              initial_update=False)
+
+    def one() -> None:
+        a, b = socket.socketpair()
+        server = MLSTLSServer(b, ss)
+        thread = threading.Thread(target=server.handshake)
+        thread.start()
+        client = MLSTLSClient(a, cs)
+        client.handshake()
+        thread.join(30)
+        client.close()
+        server.close()
+    return one
+
+
+def _extension_handshake(mat: Any, suite: int) -> Callable[[], None]:
+    """One extension-mode handshake over a socket pair, the server on a thread."""
+    import socket
+    import threading
+    serve = _handshake._server_handshake("tlslite_mls", mat, suite)
+    connect = _handshake._client_handshake("tlslite_mls", mat, suite)
+
+    def one() -> None:
+        a, b = socket.socketpair()
+        thread = threading.Thread(target=serve, args=(b,))
+        thread.start()
+        connect(a)
+        thread.join(30)
+        a.close()
+    return one
+
+
+def handshake_cpu_and_floor(n: int, runs: int, suite: int) -> dict:
+    """Per mode: CPU ms per handshake, client and server together in this process (the
+    median of ``runs`` runs of ``n``), beside the crypto floor of the operations one
+    handshake performs (floor.py; only for suite 0x0001, whose primitives it times)."""
+    from .floor import count_operations, floor_report, unit_costs_us
+    mat = _handshake._Material((suite,))
+    out = {}
+    try:
+        units = unit_costs_us() if suite == 1 else None
+        for mode, make in (("extension_mode", _extension_handshake),
+                           ("mls_tls", _mls_tls_handshake)):
+            one = make(mat, suite)
+            ops = count_operations(one)  # also the warm-up
+            cpu = []
+            for _ in range(runs):
+                start = time.process_time()
+                for _ in range(n):
+                    one()
+                cpu.append((time.process_time() - start) / n * 1000)
+            median = statistics.median(cpu)
+            out[mode] = floor_report(ops, units, median) if units is not None \
+                else {"cpu_ms_per_handshake": round(median, 4), "operations": ops}
+    finally:
+        mat.cleanup()
+    return out
+
+
 def run(n: int = 30, runs: int = 3, suite: int = 0x0001) -> dict:
     mat = _handshake._Material()
     try:
         rates, _ = _handshake.measure("tlslite_mls", n, runs, mat)
     finally:
         mat.cleanup()
+    floors = handshake_cpu_and_floor(n, runs, suite)
     ext_updates = [extension_epoch_changes_per_s(n) for _ in range(runs)]
     from ..mlstls.cli import bench_mls_tls
     mls_tls = [bench_mls_tls(n, suite) for _ in range(runs)]
@@ -59,11 +131,13 @@ def run(n: int = 30, runs: int = 3, suite: int = 0x0001) -> dict:
         "extension_mode": {
             "handshakes_per_s": round(statistics.median(rates), 1),
             "epoch_changes_per_s": round(statistics.median(ext_updates), 1),
+            "handshake_cpu": floors["extension_mode"],
         },
         "mls_tls": {
             "handshakes_per_s": statistics.median(r["handshakes_per_s"] for r in mls_tls),
             "epoch_changes_per_s": statistics.median(r["epoch_changes_per_s"] for r in mls_tls),
             "record_suite": mls_tls[0]["record_suite"],
+            "handshake_cpu": floors["mls_tls"],
         },
         "runs": runs,
         "per_run": n,
@@ -79,6 +153,13 @@ def report(result: dict, out: Any = sys.stdout) -> None:
         if "epoch_changes_per_s" in figures:
             parts.append(f"{figures['epoch_changes_per_s']:8.1f} epoch changes/s")
         print(f"  {mode:16s} " + "   ".join(parts), file=out)
+        hs = figures.get("handshake_cpu")
+        if hs and "floor_ms" in hs:
+            from .floor import describe
+            print(f"  {'':16s} in one process: {describe(hs)}", file=out)
+        elif hs:
+            print(f"  {'':16s} in one process: CPU per handshake "
+                  f"{hs['cpu_ms_per_handshake']:.3f} ms", file=out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -65,7 +65,8 @@ class _Ends:
         from .handshake import _Material
         self.impl, self.cipher = impl, cipher
         self.suite, self.tlslite_name, self.openssl_name = CIPHERS[cipher]
-        self.mat = _Material()
+        self.mat = _Material((self.suite,))
+        self.server_key, self.client_key = self.mat.mls_keys(self.suite)
 
     def server(self, sock: socket.socket) -> tuple[Callable, Callable, str, Callable]:
         return getattr(self, "_server_" + self.impl.replace("-", "_"))(sock)
@@ -136,7 +137,7 @@ class _Ends:
         from ..tls import MLSServerSettings
         mls = MLSServerSettings(mode="required", suites=[self.suite],
                                 credential=self.mat.mls_credential,
-                                signature_key=self.mat.mls_key).validate()
+                                signature_key=self.server_key).validate()
         return self._server_tlslite(sock, mls)
 
     def _client_extension(self, sock: socket.socket) -> tuple[Callable, Callable, str, Callable]:
@@ -145,7 +146,7 @@ class _Ends:
         mls = MLSClientSettings(mode="required", suites=[self.suite],
                                 expected_identity=SERVER_IDENTITY,
                                 credential=self.mat.mls_client_credential,
-                                signature_key=self.mat.mls_client_key)
+                                signature_key=self.client_key)
         return self._client_tlslite(sock, mls)
 
     # -- MLS-TLS ----------------------------------------------------------------------
@@ -153,7 +154,7 @@ class _Ends:
         from ..mlstls import MLSTLSServer, MLSTLSServerSettings
         conn = MLSTLSServer(sock, MLSTLSServerSettings(
             suites=[self.suite], credential=self.mat.mls_credential,
-            signature_key=self.mat.mls_key))
+            signature_key=self.server_key))
         conn.handshake()
         return conn.read, conn.write, conn.record_cipher_suite, conn.close
 
@@ -163,7 +164,7 @@ class _Ends:
         conn = MLSTLSClient(sock, MLSTLSClientSettings(
             suites=[self.suite], expected_identity=SERVER_IDENTITY,
             credential=self.mat.mls_client_credential,
-            signature_key=self.mat.mls_client_key, initial_update=False))
+            signature_key=self.client_key, initial_update=False))
         conn.handshake()
         return conn.read, conn.write, conn.record_cipher_suite, conn.close
 
