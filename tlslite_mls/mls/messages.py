@@ -8,7 +8,7 @@ from typing import Union
 from .codec import Reader, Struct, Writer
 from .constants import MLS10, WireFormat
 from .errors import DecodeError
-from .framing import PrivateMessage, PublicMessage
+from .framedcontent import PrivateMessage, PublicMessage
 from .keypackage import KeyPackage
 from .welcome import GroupInfo, Welcome
 
