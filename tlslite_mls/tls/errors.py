@@ -15,6 +15,22 @@ class MLSNegotiationError(Exception):
     """MLS was required but not negotiated (raised as the cause of the alert)."""
 
 
+class MLSPostHandshakeError(Exception):
+    """Misuse of the post-handshake API (nothing was sent)."""
+
+
+class MLSUpdateInFlight(MLSPostHandshakeError):
+    """An epoch change is under way: no second one, and no TLS KeyUpdate (section 5)."""
+
+
+class MLSUsageLimitReached(MLSPostHandshakeError):
+    """The sending key reached its AEAD usage limit before the epoch change completed."""
+
+
+class MLSResumptionError(MLSPostHandshakeError):
+    """The MLS group of a session cannot be resumed (no stored state, ticket refused)."""
+
+
 def alert_for(exc: BaseException) -> int:
     """The AlertDescription for an exception from the MLS core or the engine.
 

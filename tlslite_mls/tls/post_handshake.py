@@ -29,10 +29,8 @@ Where it hooks into tlslite-ng 0.8.2 (each wrapper delegates to the base method)
   ``connection_update`` (section 5), or the resumption exchange (section 6), which
   completes before the handshake call returns, so no application data flows before
   epoch N+2.
-* ``_tryDecrypt`` and ``_serverSendTickets`` (server) tie tickets to groups: the store
-  key is derived from the resumption secret inside the encrypted ticket
-  (``epoch_keys.store_key``); tickets carry nothing of MLS. The group is written to the
-  store before the tickets go out.
+* Tickets are tied to groups by the ticket mixin this one builds on
+  (:mod:`.tickets`).
 
 Key log lines for epochs after the first (our own labels; tools that do not know them
 skip them): ``CLIENT_TRAFFIC_SECRET_MLS_EPOCH_<e>`` and
@@ -41,7 +39,6 @@ skip them): ``CLIENT_TRAFFIC_SECRET_MLS_EPOCH_<e>`` and
 
 from __future__ import annotations
 
-import copy
 import logging
 import select
 import socket
@@ -51,19 +48,18 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
 from tlslite.constants import (AlertDescription, AlertLevel, CipherSuite, ContentType,
-                               ExtensionType, HandshakeType, KeyUpdateMessageType,
-                               PskKeyExchangeMode)
+                               HandshakeType, KeyUpdateMessageType)
 from tlslite.errors import TLSAlert, TLSRemoteAlert
-from tlslite.extensions import PskIdentity
-from tlslite.handshakehelpers import HandshakeHelpers
 from tlslite.messages import Alert, KeyUpdate, Message, NewSessionTicket
 from tlslite.tlsconnection import TLSConnection
 
 from . import engine as _engine
 from . import keylog as _keylog
-from .epoch_keys import (ALIAS_PREFIX, SHARED_SECRET_LABEL, early_secret,
+from .epoch_keys import (SHARED_SECRET_LABEL, early_secret,
                          epoch_traffic_secrets, key_exports, prf_params, store_key)
-from .errors import alert_for, describe
+from .errors import (MLSPostHandshakeError, MLSResumptionError, MLSUpdateInFlight,
+                     MLSUsageLimitReached, alert_for, describe)
+from .tickets import MLSTicketMixin, link_group, store_of
 
 __all__ = ["UpdatePolicy", "MLSPostHandshakeMixin", "MLSPostHandshakeError",
            "MLSUpdateInFlight", "MLSUsageLimitReached", "MLSResumptionError",
@@ -73,22 +69,6 @@ EPOCH_KEYLOG_LABELS = ("CLIENT_TRAFFIC_SECRET_MLS_EPOCH_{}", "SERVER_TRAFFIC_SEC
 
 
 log = logging.getLogger(__name__)
-
-
-class MLSPostHandshakeError(Exception):
-    """Misuse of the post-handshake API (nothing was sent)."""
-
-
-class MLSUpdateInFlight(MLSPostHandshakeError):
-    """An epoch change is under way: no second one, and no TLS KeyUpdate (section 5)."""
-
-
-class MLSUsageLimitReached(MLSPostHandshakeError):
-    """The sending key reached its AEAD usage limit before the epoch change completed."""
-
-
-class MLSResumptionError(MLSPostHandshakeError):
-    """The MLS group of a session cannot be resumed (no stored state, ticket refused)."""
 
 
 def aead_record_limit(cipher_suite: int) -> int:
@@ -154,7 +134,7 @@ class _State:
         return f"<post-handshake state {self.engine!r}>"
 
 
-class MLSPostHandshakeMixin:
+class MLSPostHandshakeMixin(MLSTicketMixin):
     """Post-handshake MLS for ``MLSTLSConnection`` (see the module docstring).
 
     Public API: :meth:`mls_update`, :meth:`mls_wait`, :meth:`handshakeClientMLSResume`,
@@ -167,8 +147,6 @@ class MLSPostHandshakeMixin:
 
     _mls_ph: Optional[_State] = None
     _mls_wake: Optional[Callable[[], bool]] = None
-    _mls_resume_ctx: Any = None
-    _mls_offered_session: Any = None
 
     # ------------------------------------------------------------------
     # public API
@@ -251,45 +229,6 @@ class MLSPostHandshakeMixin:
         st = self._mls_ph
         return st.crossings if st is not None else 0
 
-    def handshakeClientMLSResume(self, session: Any, mls_settings: Any = None,  # noqa: N802
-                                 settings: Any = None, serverName: Optional[str] = None,  # noqa: N803
-                                 alpn: Any = None, async_: bool = False) -> Any:
-        """Resume ``session`` (a TLS session of an earlier MLS connection) with its group.
-
-        TLS 1.3 ticket resumption without the MLS extension, then
-        ``mls_resumption_request``/``response`` up to epoch N+2 (PROFILE.md section 6),
-        all before this call returns. A commit the client still had pending when the
-        earlier connection broke is sent again. :class:`MLSResumptionError` when this
-        client has no stored group for ``session``; ``handshake_failure`` when the
-        server does not resume the TLS session.
-        """
-        if mls_settings is not None:
-            self.mls_settings = mls_settings
-        if self.mls_settings is None:
-            raise MLSResumptionError("MLS resumption needs the client's MLS settings")
-        if session is None or not getattr(session, "tickets", None):
-            raise MLSResumptionError("the session has no ticket to resume with")
-        cfg = self.mls_settings.validate()
-        eng = _engine.load()
-        config = _engine.make_config(eng, cfg, serverName or session.serverName or None)
-        store = config.the_store()
-        key = _resolve(store, store_key(session.resumptionMasterSecret, client=True))
-        from ..twoparty.session import TwoPartySession
-        try:
-            mls = TwoPartySession.load(config, key, store)
-        except KeyError:
-            raise MLSResumptionError("no stored MLS group for this session") from None
-        # tlslite-ng marks the session of a connection that broke as not resumable;
-        # section 6 exists precisely to resume those: the server still decides.
-        session = copy.copy(session)
-        session.resumable = True
-        off = copy.copy(self.mls_settings)
-        off.mode = "off"  # section 6: ordinary ticket resumption, no MLS extension
-        self._mls_resume_ctx = (mls, key, store, self.mls_settings)
-        self.mls_settings = off
-        return self.handshakeClientCert(None, None, session, settings, None,
-                                        serverName=serverName or session.serverName or None, alpn=alpn, async_=async_)
-
     # ------------------------------------------------------------------
     # handshake start and end
     # ------------------------------------------------------------------
@@ -318,80 +257,6 @@ class MLSPostHandshakeMixin:
         if self._mls_hs_changes == 2:
             # Both roles: the transcript now ends with the server's Finished.
             self._mls_transcript = hashes.copy()
-
-    def _tryDecrypt(self, settings: Any, identity: Any = None, ticket: Any = None) -> Any:  # noqa: N802
-        match, payload = TLSConnection._tryDecrypt(self, settings, identity, ticket)
-        if match and payload is not None and self.version > (3, 3):
-            found = self.__dict__.setdefault("_mls_tickets", [])
-            if self.__dict__.get("_mls_tickets_hh") is not self._handshake_hash:
-                found.clear()
-                self._mls_tickets_hh = self._handshake_hash
-            found.append((bytes(match[1]), match[2], bytes(payload.master_secret)))
-        return match, payload
-
-    def _mls_ticket_resumes_group(self, hello: Any, settings: Any, prf_name: str) -> bool:
-        """Whether the PSK tlslite-ng will select in ``hello`` resumes a stored MLS group.
-
-        Mirrors tlslite-ng's choice (the first identity that is an external PSK, or a
-        ticket of this version for ``prf_name``); only a ticket whose group is in the
-        store counts. A forged identity does not decrypt, so it resumes nothing.
-        """
-        psks = hello.getExtension(ExtensionType.pre_shared_key)
-        modes = hello.getExtension(ExtensionType.psk_key_exchange_modes)
-        if psks is None or modes is None or settings is None or not (
-                PskKeyExchangeMode.psk_dhe_ke in modes.modes
-                or PskKeyExchangeMode.psk_ke in modes.modes):
-            return False
-        external = {bytes(c[0]): (c[2] if len(c) > 2 else "sha256")
-                    for c in settings.pskConfigs}
-        for ident in psks.identities:
-            if external.get(bytes(ident.identity)) == prf_name:
-                return False  # an external PSK: no MLS group behind it
-            # The base method: the mixin's override records tickets for this handshake.
-            match, ticket = TLSConnection._tryDecrypt(self, settings, ident)
-            if match and ticket.protocol_version == self.version and match[2] == prf_name:
-                store = _store_of(getattr(self, "_mls_cfg", None))
-                group_key = _resolve(store, store_key(bytes(ticket.master_secret), client=False))
-                return store.load_group(group_key) is not None
-        return False
-
-    def _mls_selected_ticket(self) -> Optional[tuple]:
-        """(psk, prf, resumption secret) of the ticket the server resumed, if any."""
-        if self.__dict__.get("_mls_tickets_hh") is not self._handshake_hash:
-            return None
-        prf_name, _ = prf_params(self.session.cipherSuite)
-        for psk, prf, secret in self.__dict__.get("_mls_tickets", []):
-            if prf == prf_name:
-                return psk, prf, secret
-        return None
-
-    def _serverSendTickets(self, settings: Any) -> Iterator[Any]:  # noqa: N802
-        if settings.ticketKeys and settings.ticket_count and self.version > (3, 3):
-            self._mls_before_tickets()
-        for result in TLSConnection._serverSendTickets(self, settings):
-            yield result
-
-    def _mls_before_tickets(self) -> None:
-        """Tie the tickets about to go out to the group, in the store, first (section 6)."""
-        cfg = getattr(self, "_mls_cfg", None)
-        if cfg is None or not cfg.enabled or not self.mls_update_policy.resumable:
-            return
-        store = _store_of(cfg)
-        new_key = store_key(self.session.resumptionMasterSecret, client=False)
-        # The group negotiated in this handshake; MLSTLSConnection hands it over
-        # (as mls_session) only after the handshake, when the tickets are already out.
-        fresh = getattr(self, "_mls_pending", None) if getattr(self, "_mls_sh_sent", False) \
-            else None
-        if fresh is not None:
-            fresh.persist(new_key, store)
-            return
-        selected = self._mls_selected_ticket()
-        if selected is None:
-            return
-        group_key = _resolve(store, store_key(selected[2], client=False))
-        if store.load_group(group_key) is not None:
-            _link(store, new_key, group_key, cfg.state_lifetime)
-            self._mls_server_group = (group_key, store, cfg)
 
     def _handshakeWrapperAsync(self, handshaker: Any, checker: Any) -> Iterator[Any]:  # noqa: N802
         self._mls_server_group = None
@@ -428,7 +293,7 @@ class MLSPostHandshakeMixin:
                 st = yield from self._mls_begin(fresh, cfg, self._mls_client_psk())
                 if self.mls_update_policy.resumable:
                     fresh.persist(store_key(self.session.resumptionMasterSecret, client=True),
-                                  _store_of(cfg))
+                                  store_of(cfg))
                 if self.mls_update_policy.initial_update:
                     with self._mls_lock:
                         for result in self._mls_start_update(st):
@@ -440,7 +305,7 @@ class MLSPostHandshakeMixin:
                                               "the server did not resume the TLS session, "
                                               "so the MLS group cannot be resumed",
                                               MLSResumptionError("ticket not accepted"))
-                _link(store, store_key(self.session.resumptionMasterSecret, client=True), key,
+                link_group(store, store_key(self.session.resumptionMasterSecret, client=True), key,
                       user_cfg.state_lifetime)
                 st = yield from self._mls_begin(mls, user_cfg.validate(),
                                                 self._mls_client_psk())
@@ -490,16 +355,6 @@ class MLSPostHandshakeMixin:
             yield from self._mls_alert(AlertDescription.handshake_failure,
                                       "MLS is required but this resumption resumes no MLS group",
                                       MLSResumptionError("no MLS group for this ticket"))
-
-    def _mls_client_psk(self) -> Optional[bytes]:
-        """The ticket PSK of a resumed client handshake (tlslite-ng offers tickets[0])."""
-        session = self._mls_offered_session
-        if not self.resumed or session is None or not session.tickets:
-            return None
-        ticket = session.tickets[0]
-        return bytes(HandshakeHelpers.calc_res_binder_psk(
-            PskIdentity().create(ticket.ticket, 0), session.resumptionMasterSecret,
-            session.tickets))
 
     def _mls_begin(self, mls: Any, cfg: Any, psk: Optional[bytes]) -> Iterator[Any]:
         """Set up the post-handshake state; a generator only so it can send an alert."""
@@ -836,23 +691,3 @@ def _untouched(st: Optional[_State]) -> bool:
     """A loaded group that has not seen a resumption request yet."""
     from ..twoparty.session import State
     return st is not None and st.engine.state is State.LOADED
-
-
-def _store_of(cfg: Any) -> Any:
-    from ..twoparty.config import default_store
-    store = getattr(cfg, "store", None)
-    return store if store is not None else default_store()
-
-
-def _resolve(store: Any, key: bytes) -> bytes:
-    """The group key a session key stands for (itself for the group's first connection)."""
-    target = store.load_group(ALIAS_PREFIX + key)
-    return bytes(target) if target is not None else key
-
-
-def _link(store: Any, key: bytes, group_key: bytes, lifetime: Optional[float]) -> None:
-    """Make a later connection's session key stand for ``group_key``."""
-    if key == group_key:
-        return
-    store.save_group(ALIAS_PREFIX + key, group_key,
-                     expires_at=time.time() + lifetime if lifetime else None)
