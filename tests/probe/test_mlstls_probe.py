@@ -57,14 +57,18 @@ class BareWelcome(MLSTLSServer):
 @pytest.fixture
 def broken_server():
     srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(0.2)  # so that the loop sees ``stop``
     stop = threading.Event()
 
     def serve():
         while not stop.is_set():
             try:
                 sock, _ = srv.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            sock.settimeout(30)
             with sock:
                 try:
                     conn = BareWelcome(sock, MLSTLSServerSettings())
