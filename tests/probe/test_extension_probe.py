@@ -110,3 +110,22 @@ def test_other_code_point_is_probed(serve):
     assert _status(_probe(port))["extension code point in ServerHello"] == "FAIL"
     report = _probe(port, codepoints={"extension_type": 0xFF4E})
     assert set(_status(report).values()) == {"pass"}, report.to_table()
+
+
+def test_server_binding_another_client_hello_fails_that_check(serve, monkeypatch):
+    """Broken: the GroupInfo's tls_client_hello_hash is not the ClientHello's."""
+    import tlslite_mls.tls.engine as engine
+    real = engine.load()
+
+    class WrongHash(real.ResponderHandshake):
+        def accept(self, key_package, client_hello_hash):
+            return super().accept(key_package,
+                                  bytes([client_hello_hash[0] ^ 1]) + client_hello_hash[1:])
+    broken = type(real)(**vars(real))
+    broken.ResponderHandshake = WrongHash
+    monkeypatch.setattr(engine, "load", lambda: broken)
+    report = _probe(serve())
+    status = _status(report)
+    assert status["tls_client_hello_hash"] == "FAIL", report.to_table()
+    assert status["Welcome validity"] == "pass", report.to_table()
+    assert status["no key_share with the extension"] == "pass"

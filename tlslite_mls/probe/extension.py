@@ -155,9 +155,16 @@ class ExtensionProbe:
         text = describe(err) if err else "classic TLS 1.3 (MLS not negotiated)"
         done.judge(False, text)
         low = text.lower()
-        ch_hash.judge("client_hello_hash" not in low and "clienthellohash" not in low, text)
-        welcome.judge(err is None or not any(w in low for w in ("welcome", "groupinfo", "decrypt",
-                                                                "ratchet", "signature")), text)
+        if "client_hello_hash" in low or "clienthellohash" in low:
+            welcome.judge(True, "decrypted; its GroupInfo was reached")
+            ch_hash.judge(False, text)
+        elif err is not None and any(w in low for w in ("welcome", "groupinfo", "decrypt",
+                                                          "ratchet", "signature")):
+            welcome.judge(False, text)
+            ch_hash.skip("not reached")
+        else:
+            welcome.skip(f"not reached: {text}")
+            ch_hash.skip("not reached")
         if conn is not None:
             close_quietly(conn)
         return None
