@@ -392,3 +392,28 @@ def test_the_readme_api_in_20_lines_runs(tmp_path):
         assert "now epoch 2" in lines and lines.count("b'again' True 0x1 2") == 1
         assert lines[lines.index("now epoch 2") + 1].startswith("b'hello' True 0x1 ")
         assert lines[-1].startswith("b'server' ")
+
+
+@pytest.mark.parametrize("server_mode, client_mode", [("mls-tls", "extension"),
+                                                      ("extension", "mls-tls")])
+def test_a_mode_mismatch_fails_at_once_with_an_alert(server_mode, client_mode):
+    """Before, an MLS-TLS client kept an extension-mode server waiting for the ~64 KiB
+    its client_hello seems to declare, until the client's 30 s timeout."""
+    import time
+    server_ctx = ServerContext(mode=server_mode)
+
+    def handler(sock):
+        try:
+            server_ctx.wrap_socket(sock)
+        except Exception as exc:  # noqa: BLE001 - what the server says
+            return exc
+
+    served = Served(handler)
+    start = time.monotonic()
+    with pytest.raises(Exception, match="decode_error|unexpected_message"):
+        ClientContext(mode=client_mode, auth_policy=AcceptAnyCredential()).wrap_socket(
+            served.connect())
+    assert time.monotonic() - start < 10
+    said = str(served.join())
+    assert ("looks like a TLS ClientHello" if server_mode == "mls-tls"
+            else "the client may speak MLS-TLS") in said

@@ -29,7 +29,7 @@ import logging
 import socket
 from typing import Any, Awaitable, Callable, Iterator, Optional, Union
 
-from .context import ClientContext, MLSSocket, ServerContext, _make_socket
+from .context import ClientContext, MLSSocket, ServerContext, _make_socket, delegated
 from .serving import ServerLimits, describe_failure, peer_text
 
 __all__ = ["open_connection", "start_server", "MLSStreamWriter", "ServerLimits"]
@@ -208,6 +208,10 @@ class _Connection:
             self.raw_writer.close()
 
 
+def _of_connection(name: str) -> Any:
+    return delegated("_conn", name)
+
+
 class MLSStreamWriter:
     """``asyncio.StreamWriter``'s interface over an MLS connection, plus its MLS API."""
 
@@ -286,11 +290,15 @@ class MLSStreamWriter:
     def on_epoch_change(self, callback: Any) -> None:
         self._conn.on_epoch_change = callback
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("negotiated", "cipher_suite", "epoch", "peer_identity", "local_identity",
-                    "resumed", "session", "tls_cipher_suite", "mode"):
-            return getattr(self._conn, name)
-        raise AttributeError(name)
+    negotiated = _of_connection("negotiated")
+    cipher_suite = _of_connection("cipher_suite")
+    epoch = _of_connection("epoch")
+    peer_identity = _of_connection("peer_identity")
+    local_identity = _of_connection("local_identity")
+    resumed = _of_connection("resumed")
+    session = _of_connection("session")
+    tls_cipher_suite = _of_connection("tls_cipher_suite")
+    mode = _of_connection("mode")
 
     def __repr__(self) -> str:
         return f"<MLSStreamWriter {self._conn!r}>"

@@ -357,6 +357,7 @@ class MLSSocket:
 
     @property
     def local_identity(self) -> Optional[bytes]:
+        """The identity in our own MLS credential (``None`` without MLS)."""
         raise NotImplementedError
 
     @property
@@ -568,10 +569,15 @@ def _is_ip(name: Optional[str]) -> bool:
     return True
 
 
-def _via(name: str) -> Any:
-    """A read-only property that is the underlying connection's ``name``."""
-    return property(lambda self: getattr(self.connection, name),
-                    doc=f"The underlying connection's ``{name}``.")
+def delegated(holder: str, name: str, public: Optional[str] = None) -> Any:
+    """A read-only property: ``self.<holder>.<name>``, documented as ``MLSSocket.<public>``
+    (default ``name``)."""
+    doc = getattr(getattr(MLSSocket, public or name, None), "__doc__", None)
+    return property(lambda self: getattr(getattr(self, holder), name), doc=doc)
+
+
+def _via(name: str, public: str) -> Any:
+    return delegated("connection", name, public)
 
 
 class _ExtensionSocket(MLSSocket):
@@ -602,14 +608,14 @@ class _ExtensionSocket(MLSSocket):
                                                  serverName=sni, async_=True)
         return conn.handshakeClientCert(settings=tls, serverName=sni, async_=True)
 
-    negotiated = _via("mls_negotiated")
-    cipher_suite = _via("mls_cipher_suite")
-    epoch = _via("mls_epoch")
-    peer_identity = _via("mls_peer_identity")
-    local_identity = _via("mls_local_identity")
-    resumed = _via("mls_resumed")
+    negotiated = _via("mls_negotiated", "negotiated")
+    cipher_suite = _via("mls_cipher_suite", "cipher_suite")
+    epoch = _via("mls_epoch", "epoch")
+    peer_identity = _via("mls_peer_identity", "peer_identity")
+    local_identity = _via("mls_local_identity", "local_identity")
+    resumed = _via("mls_resumed", "resumed")
 
-    session = _via("session")
+    session = _via("session", "session")
 
     @property
     def tls_cipher_suite(self) -> Optional[str]:
@@ -664,13 +670,13 @@ class _MLSTLSSocket(MLSSocket):
     def _handshake_steps(self) -> Iterator[Any]:
         return self.connection.handshake_async()
 
-    negotiated = _via("handshake_complete")
-    cipher_suite = _via("cipher_suite")
-    epoch = _via("epoch")
-    peer_identity = _via("peer_identity")
-    local_identity = _via("local_identity")
-    resumed = _via("resumed")
-    tls_cipher_suite = _via("record_cipher_suite")
+    negotiated = _via("handshake_complete", "negotiated")
+    cipher_suite = _via("cipher_suite", "cipher_suite")
+    epoch = _via("epoch", "epoch")
+    peer_identity = _via("peer_identity", "peer_identity")
+    local_identity = _via("local_identity", "local_identity")
+    resumed = _via("resumed", "resumed")
+    tls_cipher_suite = _via("record_cipher_suite", "tls_cipher_suite")
 
     @property
     def session(self) -> Any:

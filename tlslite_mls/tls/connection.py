@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator, Optional
 
-from tlslite.constants import AlertDescription, ExtensionType, HandshakeType
+from tlslite.constants import AlertDescription, ContentType, ExtensionType, HandshakeType
 from tlslite.errors import TLSInternalError, TLSLocalAlert
 from tlslite.extensions import (PreSharedKeyExtension, PskIdentity, ServerKeyShareExtension,
                                 SrvPreSharedKeyExtension, KeyShareEntry)
@@ -537,6 +537,17 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
         if oversized is not None:
             # Checked before the next record is read: the message never completes.
             yield from self._sendError(AlertDescription.decode_error, str(oversized))
+        if not self._client and self._mls_client_random is None and \
+                self._defragmenter.buffers.get(ContentType.handshake, b"")[:1] == b"\x00":
+            # A client's first handshake message must be a ClientHello (1). Type 0 is
+            # HelloRequest, which no client sends: it is how an MLS-TLS client_hello
+            # (TwoPartyMessage version mls10 = 0x0001) reads, with a declared length
+            # near 64 KiB that would keep the server waiting for bytes that never come.
+            yield from self._sendError(
+                AlertDescription.unexpected_message,
+                "the first handshake message is not a ClientHello (it reads as "
+                "HelloRequest): the client may speak MLS-TLS, which this TLS server "
+                "does not")
         for result in TLSConnection._getNextRecordFromSocket(self):
             yield result
 
