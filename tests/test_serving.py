@@ -1,5 +1,5 @@
 """Every shipped server bounds what a peer can hold: handshake deadline, idle timeout,
-connection cap, one warning per failed connection (PROFILE.md section 9)."""
+connection cap, one warning per failed connection (docs/profile.md section 9)."""
 
 from __future__ import annotations
 

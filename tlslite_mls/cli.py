@@ -223,7 +223,7 @@ def validated(settings: Any) -> Any:
 def client_authentication(args: argparse.Namespace) -> dict:
     """MLSClientSettings keywords that say how the server is authenticated: the MLS
     credential as :func:`peer_authentication` says, and classic fallback's TLS
-    certificate check (PROFILE.md section 10: ``--trust-anchor`` and the server name
+    certificate check (docs/profile.md section 10: ``--trust-anchor`` and the server name
     serve it too; without anchors it uses the system trust store; ``--insecure``)."""
     kw: dict = {"server_name": args.server_name} if args.server_name else {}
     if args.insecure:
@@ -396,7 +396,7 @@ def _server_handler(settings: MLSServerSettings, tls: TLSIdentity, keylog: Optio
 def open_cli_store(spec: Optional[str], max_groups: Optional[int] = None) -> Any:
     """The ``--store`` option's store, probed once; a store that cannot be opened ends
     the command with one line naming it (no traceback). ``max_groups``: the
-    ``--max-stored-groups`` cap (PROFILE.md section 9), which needs a store."""
+    ``--max-stored-groups`` cap (docs/profile.md section 9), which needs a store."""
     if not spec:
         if max_groups is not None:
             raise SystemExit("error: --max-stored-groups needs --store")

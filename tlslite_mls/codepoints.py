@@ -84,7 +84,7 @@ def check_type_table(name: str, table: Mapping[Any, int], kinds: type) -> dict:
 
 def check_mls_code_points(binding_extension_type: Any, client_hello_hash_extension_type: Any,
                           group_id_prefix: Any) -> bytes:
-    """Check the MLS-side code points of PROFILE.md sections 1 and 2; the prefix as bytes."""
+    """Check the MLS-side code points of docs/profile.md sections 1 and 2; the prefix as bytes."""
     for name, v in (("binding_extension_type", binding_extension_type),
                     ("client_hello_hash_extension_type", client_hello_hash_extension_type)):
         if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 0xFFFF \

@@ -1,4 +1,4 @@
-"""Identity files (PROFILE.md section 10): one MLS signature key, its credential and suite.
+"""Identity files (docs/profile.md section 10): one MLS signature key, its credential and suite.
 
 An identity file is text with PEM blocks, readable by OpenSSL where it can be:
 

@@ -1,6 +1,6 @@
 """How the peer is authenticated: the options both modes' settings share, in both roles.
 
-Either mode's client and server settings take the same four choices (PROFILE.md
+Either mode's client and server settings take the same four choices (docs/profile.md
 sections 2 and 10): ``auth_policy`` (an object of one's own, or
 ``AcceptAnyCredential()``), ``expected_identity`` (a name), ``trust_anchors`` (x509
 chains), ``pinned_keys`` (the peer's signature public keys, from exported identity

@@ -2,7 +2,7 @@
 
 Every server the package ships (the echo servers of ``python -m tlslite_mls server``
 in both modes, and :class:`tlslite_mls.tls.server.MLSServer`) accepts through
-:class:`ConnectionServer`, so PROFILE.md section 9 holds the same way everywhere:
+:class:`ConnectionServer`, so docs/profile.md section 9 holds the same way everywhere:
 
 * a handshake must finish within ``handshake_timeout`` seconds in total. A socket
   timeout alone bounds each read, not the handshake: a peer sending one byte every
@@ -49,7 +49,7 @@ IDENTITY_LOG_LIMIT = 64
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """What one server spends on its peers (PROFILE.md section 9).
+    """What one server spends on its peers (docs/profile.md section 9).
 
     :ivar handshake_timeout: seconds a handshake may take in total, from accept.
     :ivar idle_timeout: seconds a read may wait after the handshake (``None``: for ever).

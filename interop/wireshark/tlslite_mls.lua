@@ -1,4 +1,4 @@
--- Wireshark/TShark dissector for the MLS wire profile of tlslite_mls (PROFILE.md).
+-- Wireshark/TShark dissector for the MLS wire profile of tlslite_mls (docs/profile.md).
 --
 --   tshark -X lua_script:interop/wireshark/tlslite_mls.lua -r capture.pcapng \
 --          -o tls.keylog_file:keys.log -d tcp.port==4433,tls

@@ -1,4 +1,4 @@
-"""Every received public key is checked for its suite (PROFILE.md section 2).
+"""Every received public key is checked for its suite (docs/profile.md section 2).
 
 A key that no honest peer can hold (wrong length, not on the curve, of small order,
 all-zero) is refused as :class:`InvalidKeyError` (``illegal_parameter``) when it

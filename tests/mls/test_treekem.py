@@ -310,7 +310,7 @@ def test_single_member_path_has_no_nodes():
 @pytest.mark.parametrize("position", ["path node", "leaf"])
 def test_update_path_with_invalid_key_is_refused(position):
     """A path node or leaf key that is not a valid point: illegal_parameter at once
-    (PROFILE.md section 2), whether or not a policy validates the leaf."""
+    (docs/profile.md section 2), whether or not a policy validates the leaf."""
     from tlslite_mls.mls.errors import InvalidKeyError
     v, cs, tree, states, privs, sender, receiver = _setup()
     own, new, context, path = _new_path(v, cs, tree, sender, privs)

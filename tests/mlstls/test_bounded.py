@@ -1,5 +1,5 @@
 """MLS-TLS handshake messages are refused by their declared lengths before they are
-buffered: 128 KiB before the peer is authenticated, 1 MiB after (PROFILE.md section 9)."""
+buffered: 128 KiB before the peer is authenticated, 1 MiB after (docs/profile.md section 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every code point of MLS-TLS mode is a setting (PROFILE.md section 1).
+"""Every code point of MLS-TLS mode is a setting (docs/profile.md section 1).
 
 Two peers configured alike with other values interoperate; a pair that disagrees on
 any one of them fails with the alert of section 4 and an exception naming the reason.

@@ -87,7 +87,7 @@ def test_a_classic_tls_client_hello_is_refused(server):
 
 
 def test_wrong_two_party_message_version_is_decode_error(server):
-    """PROFILE.md section 4: a TwoPartyMessage of another version is a malformed MLS
+    """docs/profile.md section 4: a TwoPartyMessage of another version is a malformed MLS
     encoding (decode_error), as a TwoPartyMLSMessage is in the extension mode."""
     hello = TwoPartyMessage(T.EPOCH_KEY_UPDATE, epoch=1).serialize()
     alert, line = _probe(server, record(22, b"\x00\x02" + hello[2:]))

@@ -19,7 +19,7 @@ from tlslite_mls.mlstls import mls_tls_suites
 from tlslite_mls.mlstls.suites import UnsupportedSuiteError, record_suite
 
 SUITES = [0x0001, 0x0002, 0x0003, 0x0007]
-# PROFILE.md section 8: ChaCha20-Poly1305 with SHA-384 (0xF009) has no TLS 1.3 record suite.
+# docs/profile.md section 8: ChaCha20-Poly1305 with SHA-384 (0xF009) has no TLS 1.3 record suite.
 PQ_SUITES = [s for s in PQ_CIPHER_SUITES if s != 0xF009]
 
 

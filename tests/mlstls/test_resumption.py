@@ -1,4 +1,4 @@
-"""MLS-TLS resumption (PROFILE.md section 8): first flights, candidates, key confirmation.
+"""MLS-TLS resumption (docs/profile.md section 8): first flights, candidates, key confirmation.
 
 A hostile client here is a raw socket that replays the bytes of a genuine
 ``resumption_request`` it saw on the wire; ``Tap`` is that wire: it forwards records
@@ -374,7 +374,7 @@ def test_only_the_first_flights_travel_in_plaintext():
         assert len(tap.up) > 4 and len(tap.down) > 4
 
 
-# -- resumption enabled or not (PROFILE.md section 9) -----------------------------------------
+# -- resumption enabled or not (docs/profile.md section 9) ------------------------------------
 def test_server_without_a_store_keeps_nothing():
     a, b = socket.socketpair()
     srv = Served(b, MLSTLSServerSettings(suites=[3]))

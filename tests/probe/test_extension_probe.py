@@ -84,7 +84,7 @@ def test_server_sending_key_share_too_fails_that_check(serve):
 
 
 class IgnoresHRRRule(MLSTLSConnection):
-    """Broken: takes a second ClientHello whose KeyPackage changed (PROFILE.md
+    """Broken: takes a second ClientHello whose KeyPackage changed (docs/profile.md
     section 3 wants illegal_parameter) by putting the first one back."""
 
     def _getMsg(self, expectedType, secondaryType=None, constructorType=None):  # noqa: N802,N803

@@ -46,7 +46,7 @@ def test_probe_command_mls_tls_table(our_server):
 
 class BareWelcome(MLSTLSServer):
     """Broken: puts the bare Welcome into server_hello, without the MLSMessage wrapper
-    that PROFILE.md section 8 asks for (the extension mode's shape)."""
+    that docs/profile.md section 8 asks for (the extension mode's shape)."""
 
     def _send_message(self, msg):
         if msg.msg_type == T.SERVER_HELLO:

@@ -195,7 +195,7 @@ def test_save_with_past_expiry_is_invisible(backend):
     assert backend.store.load_group(KEY) is None
 
 
-# -- the group cap (PROFILE.md section 9) -------------------------------------------------
+# -- the group cap (docs/profile.md section 9) --------------------------------------------
 
 def test_group_cap_evicts_least_recently_written_first(backend):
     store = backend.make(max_groups=3)

@@ -6,7 +6,7 @@
 Connection 1: the handshake in ``SUITE``, then an epoch change started by the server
 and one started by the client while data flows, then both sides compare exporters
 over the connection. Connection 2: the client resumes the first connection's ticket;
-the server finds the group in its own store (PROFILE.md section 6), both reach epoch
+the server finds the group in its own store (docs/profile.md section 6), both reach epoch
 N + 2 and compare exporters again.
 """
 

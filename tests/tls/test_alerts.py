@@ -1,4 +1,4 @@
-"""PROFILE.md section 4 on the handshake path: hostile clients and servers.
+"""docs/profile.md section 4 on the handshake path: hostile clients and servers.
 
 Hostile peers are tlslite-ng connections whose outgoing ClientHello,
 ServerHello, HelloRetryRequest, EncryptedExtensions or NewSessionTicket is
@@ -157,7 +157,7 @@ def test_duplicated_extension_in_server_hello(pki):
 
 
 def test_server_hello_with_extension_and_key_share(pki):
-    """PROFILE.md section 4: the Welcome takes the (EC)DHE slot; both at once is
+    """docs/profile.md section 4: the Welcome takes the (EC)DHE slot; both at once is
     illegal_parameter at the client."""
     import os
     from tlslite.extensions import KeyShareEntry, ServerKeyShareExtension
@@ -184,7 +184,7 @@ def test_garbage_welcome(pki):
 def test_wrong_client_hello_hash(pki, monkeypatch):
     """A Welcome whose GroupInfo binds another ClientHello: illegal_parameter.
 
-    PROFILE.md section 4 lists decrypt_error for a bad signature and
+    docs/profile.md section 4 lists decrypt_error for a bad signature and
     illegal_parameter for a parameter of the wrong value. Here the server's
     GroupInfo signature is valid; it just covers a ClientHello hash that is not
     the one of the ClientHello the client sent, so the engine raises
@@ -206,7 +206,7 @@ def test_wrong_client_hello_hash(pki, monkeypatch):
 
 @pytest.mark.parametrize("bad_key", [b"\x01" * 7, bytes(32)], ids=["7-byte", "all-zero-x25519"])
 def test_key_package_with_invalid_leaf_key_is_illegal_parameter(pki, monkeypatch, bad_key):
-    """PROFILE.md sections 2 and 4: a validly signed KeyPackage whose leaf encryption
+    """docs/profile.md sections 2 and 4: a validly signed KeyPackage whose leaf encryption
     key is no X25519 key is refused with illegal_parameter when it arrives, not with
     internal_error when the server first encrypts to it."""
     import dataclasses

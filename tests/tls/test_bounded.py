@@ -1,5 +1,5 @@
 """Handshake messages are refused by their declared length before they are buffered
-(PROFILE.md section 9): 128 KiB while the handshake runs, 1 MiB after it."""
+(docs/profile.md section 9): 128 KiB while the handshake runs, 1 MiB after it."""
 
 from __future__ import annotations
 

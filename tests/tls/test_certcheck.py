@@ -1,7 +1,7 @@
 """The server certificate check of classic fallback, case by case (certcheck.py).
 
 The end-to-end cases against OpenSSL are in test_fallback_authentication.py; here
-each rule and its alert (PROFILE.md section 4) on its own.
+each rule and its alert (docs/profile.md section 4) on its own.
 """
 
 from __future__ import annotations

@@ -331,7 +331,7 @@ def test_required_client_alert_is_encrypted_after_server_hello(pki):
 
 
 def test_certificate_refusal_alert_is_encrypted_after_server_hello(pki):
-    """The fallback's certificate alert (PROFILE.md section 10) goes under the client
+    """The fallback's certificate alert (docs/profile.md section 10) goes under the client
     handshake traffic key too, and the server reads it as unknown_ca."""
     # No trust anchors: the system store, which lacks the test CA.
     c, s, types = _refusal_seen_by_classic_server(pki, client_mls(), "localhost")

@@ -1,4 +1,4 @@
-"""Every code point of the TLS extension mode is a setting (PROFILE.md section 1).
+"""Every code point of the TLS extension mode is a setting (docs/profile.md section 1).
 
 Two peers configured alike with other values than the defaults interoperate (the
 values are the ones on the wire); a pair that disagrees on any one of them fails

@@ -1,4 +1,4 @@
-"""Classic fallback authenticates the server (PROFILE.md sections 4 and 10).
+"""Classic fallback authenticates the server (docs/profile.md sections 4 and 10).
 
 A ``preferred`` client that meets a server without the extension (real OpenSSL
 ``s_server`` instances, and a man-in-the-middle that terminates TLS itself)

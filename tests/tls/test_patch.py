@@ -101,7 +101,7 @@ def _assert_oversized_refused(out: dict) -> None:
 
 
 def _assert_fallback_verified(sc: dict) -> None:
-    """The client that fell back checked the server's certificate (PROFILE.md section 10)."""
+    """The client that fell back checked the server's certificate (docs/profile.md section 10)."""
     for name in ("client-fallback", "declined"):
         assert sc[name]["client"]["fell_back"] is True, name
         assert sc[name]["client"]["certificate"] == \

@@ -321,7 +321,7 @@ def _resume(pki, session, cstore, sstore):
                                      {"ticketKeys": TICKET_KEYS}],
                          ids=["no-ticket-keys", "no-tickets", "tickets"])
 def test_server_keeps_groups_only_when_it_issues_tickets(pki, tickets):
-    """PROFILE.md section 9: nothing kept for resumption unless resumption is enabled;
+    """docs/profile.md section 9: nothing kept for resumption unless resumption is enabled;
     the replay cache is kept either way (it is not for resumption)."""
     sstore = MemoryStore()
 

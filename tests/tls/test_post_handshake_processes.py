@@ -1,4 +1,4 @@
-"""Post-handshake MLS across processes and faults (PROFILE.md sections 5-7).
+"""Post-handshake MLS across processes and faults (docs/profile.md sections 5-7).
 
 (a) a long-lived connection between two processes: numbered, checksummed frames both
     ways while both sides change epochs (crossing too) and send TLS KeyUpdates;

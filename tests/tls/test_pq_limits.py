@@ -1,4 +1,4 @@
-"""PROFILE.md section 9 with post-quantum suites: a KeyPackage or Welcome that does not
+"""docs/profile.md section 9 with post-quantum suites: a KeyPackage or Welcome that does not
 fit into the 65,535-byte TLS extension is refused before it is sent.
 
 ML-DSA-87 certificates are 7.5 KB each, so an x509 credential of 0xF00B reaches the

@@ -42,4 +42,4 @@ def test_pq_suite_handshake_updates_and_resumption(suite, pki):
     assert not first["resumed"] and first["start_epoch"] == 1
     assert first["epoch_changes"] == 2 and first["epoch"] == 3
     assert second["resumed"] and s_second["start_epoch"] == second["start_epoch"]
-    assert second["start_epoch"] == first["epoch"] + 2  # PROFILE.md section 6: N + 2
+    assert second["start_epoch"] == first["epoch"] + 2  # docs/profile.md section 6: N + 2

@@ -1,4 +1,4 @@
-"""Ticket resumption and MLS: psk_dhe_ke carries it, psk_ke cannot (PROFILE.md section 3).
+"""Ticket resumption and MLS: psk_dhe_ke carries it, psk_ke cannot (docs/profile.md section 3).
 
 psk_ke has no (EC)DHE slot for the MLS secret to take, so a server leaves the
 extension out; whichever side required MLS aborts with handshake_failure, and

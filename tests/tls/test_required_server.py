@@ -1,4 +1,4 @@
-"""A ``required`` server at the ClientHello (PROFILE.md section 4).
+"""A ``required`` server at the ClientHello (docs/profile.md section 4).
 
 It refuses what cannot give MLS in answer to that ClientHello, never after a classic
 handshake: TLS 1.2 or below is ``protocol_version``; no extension and no ticket of a
@@ -222,7 +222,7 @@ def test_required_server_keeps_rfc8446_alerts_for_malformed_client_hello(
 # -- 7: alerts of a refusal --------------------------------------------------------------
 def test_required_server_hrr_then_client_hello_without_extension_is_illegal_parameter(pki):
     """After a HelloRetryRequest the second ClientHello must repeat the extension
-    byte for byte (PROFILE.md section 3); dropping it is illegal_parameter."""
+    byte for byte (docs/profile.md section 3); dropping it is illegal_parameter."""
     server = _required_server(pki, settings=tls13_settings(keyShares=["secp256r1"],
                                                            eccCurves=["secp256r1"]))
     c, s = pair(_client(MLSTLSConnection, mutate=_drop(TLS_EXT_MLS_HANDSHAKE), sends=(2,),

@@ -1,4 +1,4 @@
-"""tls.server.MLSServer: the library's server keeps PROFILE.md section 9's limits and
+"""tls.server.MLSServer: the library's server keeps docs/profile.md section 9's limits and
 logs every failed connection once, at warning level."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""MLS-TLS resumption in the engine (``confirmed_resumption``, PROFILE.md section 8).
+"""MLS-TLS resumption in the engine (``confirmed_resumption``, docs/profile.md section 8).
 
 No markers: the response switches both directions to N+2; the server keeps its result
 as a candidate next to the last confirmed state until ``confirm()``; concurrent

@@ -3,7 +3,7 @@
 The server's engine lives in a child process with an SQLite store; the client stays in
 this process. The child is killed at a random moment of a stream of epoch changes (in
 the middle of processing a commit, between its store write and its reply, ...). A new
-child loads the stored state and the two resume (PROFILE.md section 6): whatever the
+child loads the stored state and the two resume (docs/profile.md section 6): whatever the
 moment of the crash, resumption succeeds and both end at the same epoch with the same
 exporter -- the state written before each message was enough, nothing was lost.
 """

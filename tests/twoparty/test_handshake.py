@@ -1,4 +1,4 @@
-"""Initial agreement (PROFILE.md sections 2 and 3): both roles, every suite, every refusal."""
+"""Initial agreement (docs/profile.md sections 2 and 3): both roles, every suite, every refusal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Epoch changes (PROFILE.md section 5) and resumption (section 6), step by step."""
+"""Epoch changes (docs/profile.md section 5) and resumption (section 6), step by step."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ engine exactly as the TLS modes make them. The x509 case: each side holds an
 end-entity certificate and one intermediate, both issued by CAs whose keys are of the
 suite's own signature scheme (ML-DSA CAs for the ML-DSA suites), which is what a
 fully post-quantum deployment sends. A KeyPackage or Welcome above 65,535 bytes does
-not fit into the TLS extension (PROFILE.md section 9) and is refused before sending;
+not fit into the TLS extension (docs/profile.md section 9) and is refused before sending;
 MLS-TLS fragments its messages and is bounded only by its 1 MiB message limit.
 """
 

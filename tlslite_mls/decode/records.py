@@ -2,7 +2,7 @@
 
 Extension mode: each direction is followed on its own. Its keys are the handshake
 traffic secret until its Finished, then traffic secret 0, then after each of its own
-``epoch_key_update`` markers the secret of that MLS epoch (PROFILE.md section 5; key log
+``epoch_key_update`` markers the secret of that MLS epoch (docs/profile.md section 5; key log
 label ``CLIENT/SERVER_TRAFFIC_SECRET_MLS_EPOCH_<n>``), and after a TLS KeyUpdate the next
 secret of the "traffic upd" chain. MLS-TLS: the plaintext flights are shown; its
 protected records are counted (MLS-TLS writes no key log).

@@ -48,6 +48,6 @@ class UnsupportedError(MLSError):
 
 
 class InvalidKeyError(ProtocolError):
-    """A received public key that is not valid for its cipher suite (PROFILE.md
+    """A received public key that is not valid for its cipher suite (docs/profile.md
     section 2): wrong length, not on the curve, a small-order or all-zero point,
     an ML-KEM key whose coefficients are not reduced. ``illegal_parameter``."""

@@ -196,7 +196,7 @@ def check_leaf_node(cs: CipherSuite, leaf: LeafNode, *, where: str = "LeafNode",
     are checked by the callers that know the policy and the tree.
     ``now`` (Unix seconds) enables the lifetime check of key_package leaves.
     """
-    # The keys first (PROFILE.md section 2): a key nobody can hold is illegal_parameter,
+    # The keys first (docs/profile.md section 2): a key nobody can hold is illegal_parameter,
     # not a signature failure or an error in its first use.
     cs.check_hpke_public_key(leaf.encryption_key, f"{where} encryption_key")
     cs.check_signature_public_key(leaf.signature_key, f"{where} signature_key")

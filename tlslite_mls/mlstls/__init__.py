@@ -1,4 +1,4 @@
-"""MLS-TLS mode (draft-kohbrok-mls-tls as PROFILE.md section 8 settles it).
+"""MLS-TLS mode (draft-kohbrok-mls-tls as docs/profile.md section 8 settles it).
 
 A secure channel on its own port: MLS (the two-party profile) replaces the TLS 1.3
 handshake and keys tlslite-ng's TLS 1.3 record layer; epoch changes and resumption

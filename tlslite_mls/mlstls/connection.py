@@ -1,6 +1,6 @@
 """``MLSTLSClient`` and ``MLSTLSServer``: the MLS-TLS secure channel over a socket.
 
-MLS replaces the TLS 1.3 handshake; only the record layer is TLS (PROFILE.md section 8)::
+MLS replaces the TLS 1.3 handshake; only the record layer is TLS (docs/profile.md section 8)::
 
     client                                                     server
     TLSPlaintext{handshake: TwoPartyMessage{client_hello,
@@ -25,7 +25,7 @@ result as a candidate next to the last confirmed state until the client's first
 record authenticates under the new keys, so a replayed request costs a candidate and
 never the state a client applied.
 
-Errors: bad input ends the connection with the alert of PROFILE.md section 4 and
+Errors: bad input ends the connection with the alert of docs/profile.md section 4 and
 raises :class:`MLSTLSLocalAlert` naming the reason; an alert from the peer raises
 :class:`MLSTLSRemoteAlert`; a local misuse (an update while one is in flight)
 raises without touching the connection.
@@ -337,7 +337,7 @@ class MLSTLSChannel:
         if session is not None and session.awaiting_confirmation and \
                 self._records.last_protected:
             # It authenticated under the resumed connection's keys: the client holds
-            # the candidate (PROFILE.md section 8).
+            # the candidate (docs/profile.md section 8).
             session.confirm()
         if ctype != ContentType.handshake and self._reassembler.pending:
             # RFC 8446 section 5.1: handshake messages are not interleaved with other
@@ -370,7 +370,7 @@ class MLSTLSChannel:
         self._run(self.session.receive(from_mls_tls(msg)))
 
     def _run(self, events: list) -> None:
-        """Carry out the engine's events in order (PROFILE.md section 5)."""
+        """Carry out the engine's events in order (docs/profile.md section 5)."""
         for ev in events:
             if isinstance(ev, Send):
                 self._send_message(to_mls_tls(ev.message))
@@ -585,7 +585,7 @@ class MLSTLSChannel:
     # epoch changes and closing
     # ------------------------------------------------------------------------------
     def start_update(self) -> None:
-        """Start an epoch change (PROFILE.md section 5).
+        """Start an epoch change (docs/profile.md section 5).
 
         It completes while the connection is read: the peer's marker switches the
         keys. Raises :class:`UpdateInFlight` (nothing sent) while one is under way.
@@ -629,7 +629,7 @@ class MLSTLSClient(MLSTLSChannel):
         key_package = initiator.key_package()
         hello = TwoPartyMessage(T.CLIENT_HELLO, message=_wrap_key_package(key_package))
         raw = hello.serialize(self._types)
-        # PROFILE.md leaves the MLS-TLS value of tls_client_hello_hash open; we hash the
+        # docs/profile.md leaves the MLS-TLS value of tls_client_hello_hash open; we hash the
         # client_hello TwoPartyMessage as sent, with the MLS suite's hash, so the
         # server's GroupInfo signature covers the exact first flight.
         client_hello_hash = get_cipher_suite(_key_package_suite(key_package)).digest(raw)
@@ -689,7 +689,7 @@ class MLSTLSServer(MLSTLSChannel):
         welcome, session = ResponderHandshake(config).accept(key_package, client_hello_hash)
         self._adopt(session)
         if s.keeps_sessions:
-            # Stored before the Welcome goes out (PROFILE.md section 6).
+            # Stored before the Welcome goes out (docs/profile.md section 6).
             session.persist()
         self._send_message(TwoPartyMessage(T.SERVER_HELLO, message=_wrap_welcome(welcome)))
         self._install_initial_keys()

@@ -78,7 +78,7 @@ class MLSTLSRemoteAlert(TLSRemoteAlert, MLSTLSError):
 
 
 def alert_for(exc: BaseException) -> int:
-    """The alert (PROFILE.md section 4) that ``exc`` ends the connection with.
+    """The alert (docs/profile.md section 4) that ``exc`` ends the connection with.
 
     Our own record-layer violations carry theirs; everything else goes through
     the engine's mapping, the same one the extension mode uses.

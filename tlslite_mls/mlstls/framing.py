@@ -1,6 +1,6 @@
 """Handshake-content framing: TwoPartyMessages in and out of records.
 
-A ``TwoPartyMessage`` has no length prefix of its own (PROFILE.md section 8 puts
+A ``TwoPartyMessage`` has no length prefix of its own (docs/profile.md section 8 puts
 it into records without the TLS Handshake header, as draft-kohbrok-mls-tls
 section 8 says), so a receiver finds the end of a message by decoding it. A
 message larger than one record (2^14 bytes, e.g. a KeyPackage with a large
@@ -33,7 +33,7 @@ MAX_FRAGMENT = 1 << 14
 # KeyPackage is about 300 bytes and a Welcome about 1 kB; large post-quantum
 # credentials stay far below this.
 DEFAULT_MAX_MESSAGE = 1 << 20
-# PROFILE.md section 9: before authentication (the hellos, a resumption request) a
+# docs/profile.md section 9: before authentication (the hellos, a resumption request) a
 # message may be at most 128 KiB (a 64 KiB credential plus the rest).
 DEFAULT_MAX_HANDSHAKE_MESSAGE = 128 * 1024
 
@@ -145,7 +145,7 @@ class HandshakeReassembler:
 
     def _check_version(self) -> None:
         # A TwoPartyMessage whose version is not mls10 is a malformed MLS encoding:
-        # decode_error (PROFILE.md section 4), the alert the extension mode sends for
+        # decode_error (docs/profile.md section 4), the alert the extension mode sends for
         # a TwoPartyMLSMessage of another version too. A classic TLS ClientHello
         # (bytes 01 00 ..) on this port gets the same, with a hint in the reason.
         if len(self._buf) >= 2:

@@ -1,4 +1,4 @@
-"""Traffic secrets of MLS-TLS (draft-kohbrok-mls-tls section 6, PROFILE.md section 8).
+"""Traffic secrets of MLS-TLS (draft-kohbrok-mls-tls section 6, docs/profile.md section 8).
 
 ``client/server_application_traffic_secret = MLS-Exporter("MLS-TLS c/s ap traffic", "", L)``
 with L = Hash.length of the record suite. They are the RFC 8446 application traffic

@@ -5,7 +5,7 @@ straight into TLS 1.3 mode (records carry legacy_record_version 0x0303), sends t
 hellos as plaintext ``TLSPlaintext`` records, and gets its keys from
 ``calcTLS1_3PendingState`` with the MLS-exported traffic secrets. Each direction is
 switched on its own (``changeWriteState``/``changeReadState``), which is what the
-epoch markers of PROFILE.md section 5 need; every switch starts a fresh
+epoch markers of docs/profile.md section 5 need; every switch starts a fresh
 ``ConnectionState``, so sequence numbers restart at 0 with each key.
 
 Two things are checked before tlslite-ng sees a record, because its record socket
@@ -16,7 +16,7 @@ section 5: unknown record types). And an end of stream inside a record is told
 apart from one at a record boundary: the first is a truncated record
 (``decode_error``), the second a close without close_notify.
 
-Once a direction is keyed nothing but protected records is accepted (PROFILE.md
+Once a direction is keyed nothing but protected records is accepted (docs/profile.md
 section 8). tlslite-ng lets two kinds of plaintext record through a keyed TLS 1.3
 read state, for TLS's own sake: change_cipher_spec (middlebox compatibility, which
 MLS-TLS does not have) and an alert at sequence number 0 (a peer that failed before

@@ -58,7 +58,7 @@ class MLSTLSSettings:
     :ivar binding_extension_type: MLS ExtensionType of ``tls_binding``.
     :ivar client_hello_hash_extension_type: MLS ExtensionType of ``tls_client_hello_hash``.
     :ivar group_id_prefix: the bytes every group_id starts with (the client checks them).
-      Both peers must be configured with the same code points (PROFILE.md section 1).
+      Both peers must be configured with the same code points (docs/profile.md section 1).
     :ivar key_update_after: records under one sending key after which an epoch change
         is started; ``None`` for the RFC 8446 section 5.5 based default of the suite.
     :ivar key_usage_limit: records under one sending key after which the connection is
@@ -67,7 +67,7 @@ class MLSTLSSettings:
         the handshake), bytes.
     :ivar max_handshake_message: largest TwoPartyMessage before that (the hellos, a
         resumption request). Both are checked against declared lengths before the
-        bytes are buffered (PROFILE.md section 9); over them is ``decode_error``.
+        bytes are buffered (docs/profile.md section 9); over them is ``decode_error``.
     :ivar timeout: socket timeout in seconds while the handshake runs (``None``: none).
     """
 
@@ -180,7 +180,7 @@ class MLSTLSClientSettings(MLSTLSSettings):
         ``expected_identity`` does not give it.
     :ivar key_package_lifetime: seconds.
     :ivar initial_update: send one connection_update right after the handshake
-        (PROFILE.md section 5: until then all of epoch 1's entropy is the server's).
+        (docs/profile.md section 5: until then all of epoch 1's entropy is the server's).
     :ivar session_key: name under which the session is kept in ``store`` so that a
         later connection can resume it (``None``: not kept).
     :ivar resume: resume the session stored under ``session_key`` instead of a new
@@ -227,11 +227,11 @@ class MLSTLSServerSettings(MLSTLSSettings):
 
     :ivar resumable: keep every session in ``store`` so clients can resume it.
         ``None`` (default): exactly when a ``store`` is configured, so a server keeps
-        nothing for resumption unless asked to (PROFILE.md section 9); ``True`` needs a
+        nothing for resumption unless asked to (docs/profile.md section 9); ``True`` needs a
         store; ``False`` keeps nothing even with one (the store then holds only the
         KeyPackage replay cache).
     :ivar max_resumption_candidates: results of resumption requests kept per session
-        until the client confirms one (PROFILE.md section 8); the oldest is dropped.
+        until the client confirms one (docs/profile.md section 8); the oldest is dropped.
     :ivar state_lifetime: seconds a session kept for resumption lives in the store after
         its last confirmed change (``None``: until the store's ``max_groups`` cap evicts
         it); the extension mode's default.

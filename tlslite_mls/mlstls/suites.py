@@ -1,4 +1,4 @@
-"""Which TLS 1.3 record protection an MLS cipher suite implies (PROFILE.md section 8).
+"""Which TLS 1.3 record protection an MLS cipher suite implies (docs/profile.md section 8).
 
 MLS-TLS has no TLS cipher-suite negotiation: the client's KeyPackage fixes the MLS
 suite, and the record AEAD and hash follow from it. The mapping goes by the suite's

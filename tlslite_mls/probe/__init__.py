@@ -2,7 +2,7 @@
 either draft.
 
 It runs a battery of connections against someone else's server and reports, for
-each check, what PROFILE.md expects, what was observed and whether it passed.
+each check, what docs/profile.md expects, what was observed and whether it passed.
 A check that the server gives no occasion for (no HelloRetryRequest, no ticket, no
 epoch change of its own) is reported as not applicable, never as passed.
 """

@@ -25,12 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ..cli import parse_address
     p = argparse.ArgumentParser(
         prog="python -m tlslite_mls probe",
-        description="Check a server of either draft against PROFILE.md: one connection per "
+        description="Check a server of either draft against docs/profile.md: one connection per "
                     "check, a table of expected and observed behaviour.")
     p.add_argument("address", type=parse_address, metavar="HOST:PORT")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--codepoints", type=_codepoint, nargs="+", default=[], metavar="NAME=VALUE",
-                   help=f"code points the server uses instead of PROFILE.md's "
+                   help=f"code points the server uses instead of docs/profile.md's "
                         f"({', '.join(CODEPOINTS)})")
     p.add_argument("--mls-tls", action="store_true",
                    help="the server speaks MLS-TLS (draft-kohbrok-mls-tls) on this port")

@@ -1,5 +1,5 @@
 """The probe's battery for a server of the TLS extension mode
-(draft-housley-tls-using-mls-handshake as PROFILE.md settles it).
+(draft-housley-tls-using-mls-handshake as docs/profile.md settles it).
 
 Every check opens its own connection with our client, so one failure cannot hide the
 next. The server's MLS credential is accepted whatever it is: the probe judges the

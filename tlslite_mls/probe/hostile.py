@@ -1,5 +1,5 @@
 """Hostile clients: a tlslite-ng handshake whose outgoing ClientHello is changed just
-before it is serialised, and the changes PROFILE.md section 4 names.
+before it is serialised, and the changes docs/profile.md section 4 names.
 
 Shared by the probe and the alert tests, so a check here and a test there exercise
 the very same malformed input.

@@ -1,4 +1,4 @@
-"""The probe's battery for an MLS-TLS server (draft-kohbrok-mls-tls as PROFILE.md
+"""The probe's battery for an MLS-TLS server (draft-kohbrok-mls-tls as docs/profile.md
 section 8 settles it)."""
 
 from __future__ import annotations

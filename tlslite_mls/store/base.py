@@ -1,6 +1,6 @@
 """The one interface through which state that outlives a connection is kept.
 
-Three kinds of record (PROFILE.md section 7):
+Three kinds of record (docs/profile.md section 7):
 
 * **group state** -- the engine's serialised MLS group, kept for resumption, under a
   caller-chosen key (e.g. the ticket's group index). Each write carries a *revision*, a
@@ -23,7 +23,7 @@ Times are absolute UNIX timestamps in seconds (``time.time()``), like a KeyPacka
 ``not_after``. Expired records are invisible at once and deleted lazily or by
 ``purge_expired``.
 
-Groups count against a cap besides their lifetime (PROFILE.md section 9): a store holds
+Groups count against a cap besides their lifetime (docs/profile.md section 9): a store holds
 at most ``max_groups`` of them (default 100,000), and writing one more evicts the least
 recently written group, with its pending commit. Every group write counts as recent,
 so sessions in use stay and abandoned ones go first. The replay cache is bounded by
@@ -57,7 +57,7 @@ MAX_REVISION: Final = 2**63 - 1
 
 MAX_KEY_LENGTH: Final = 1024
 
-#: Groups a store keeps at most (PROFILE.md section 9); the least recently written go first.
+#: Groups a store keeps at most (docs/profile.md section 9); the least recently written go first.
 DEFAULT_MAX_GROUPS: Final = 100_000
 
 

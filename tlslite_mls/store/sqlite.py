@@ -3,7 +3,7 @@
 * WAL journal: readers never block the writer, and a process killed mid-write leaves
   the last committed transaction intact (a torn write is rolled back on next open).
 * ``synchronous=FULL`` by default: a committed write also survives a power cut, which
-  PROFILE.md's "state is written before any message that depends on it" needs. ``NORMAL``
+  docs/profile.md's "state is written before any message that depends on it" needs. ``NORMAL``
   is faster and still safe against process crashes.
 * Every read-modify-write runs in ``BEGIN IMMEDIATE``, which takes the write lock up
   front, so two processes cannot both pass a compare-and-swap check.

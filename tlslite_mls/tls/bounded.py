@@ -2,7 +2,7 @@
 
 tlslite-ng reassembles a handshake message in its ``Defragmenter`` until all the
 bytes its 4-byte header declares have arrived: up to 16 MiB per connection, before
-anything looks at the message. PROFILE.md section 9 bounds that: as soon as a
+anything looks at the message. docs/profile.md section 9 bounds that: as soon as a
 header is in, its length is checked against the limit for the connection's state
 (``max_handshake_message`` while the handshake runs, ``max_post_handshake_message``
 after it: ``mls_handshake`` and the other post-handshake messages), and a message
@@ -24,7 +24,7 @@ from tlslite.defragmenter import Defragmenter
 __all__ = ["BoundedDefragmenter", "Oversized", "DEFAULT_MAX_HANDSHAKE_MESSAGE",
            "DEFAULT_MAX_POST_HANDSHAKE_MESSAGE"]
 
-# PROFILE.md section 9: a ClientHello may carry a 64 KiB extension plus the rest.
+# docs/profile.md section 9: a ClientHello may carry a 64 KiB extension plus the rest.
 DEFAULT_MAX_HANDSHAKE_MESSAGE = 128 * 1024
 DEFAULT_MAX_POST_HANDSHAKE_MESSAGE = 1 << 20
 _HEADER = 4  # msg_type(1) + uint24 length

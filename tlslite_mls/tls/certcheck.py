@@ -1,13 +1,13 @@
 """The server certificate check of a client that ends up with classic TLS.
 
 A client that offered MLS and falls back to classic TLS (or never offered it, mode
-``off``) has only the server's certificate to authenticate the server. PROFILE.md
+``off``) has only the server's certificate to authenticate the server. docs/profile.md
 section 10 asks for what Python's ``ssl.create_default_context()`` does: the chain
 must lead to a trust anchor (the system store unless the application names its
 own), every certificate must be valid now, and the end-entity certificate must
 carry the server's name or IP address in its subjectAltName (no common-name
 fallback). ``cryptography``'s verifier does the validation; this module picks the
-anchors, the reference identity, and the alert of PROFILE.md section 4 for a
+anchors, the reference identity, and the alert of docs/profile.md section 4 for a
 failure: ``unknown_ca`` when no anchor issued the chain, ``certificate_expired``
 for a certificate past its validity, ``bad_certificate`` for anything else.
 
@@ -50,7 +50,7 @@ ReferenceIdentity = Union[x509v.DNSName, x509v.IPAddress]
 class ServerCertificateError(Exception):
     """The server's certificate failed validation.
 
-    :ivar alert: the ``AlertDescription`` sent to the server (PROFILE.md section 4).
+    :ivar alert: the ``AlertDescription`` sent to the server (docs/profile.md section 4).
     :ivar reason: what was wrong, one line.
     """
 
@@ -187,7 +187,7 @@ def _uses_eddsa(chain: list) -> bool:
                or c.signature_algorithm_oid in _EDDSA_SIGNATURES for c in chain)
 
 
-# x509chain's reasons as PROFILE.md section 4 alerts; the rest are bad_certificate.
+# x509chain's reasons as docs/profile.md section 4 alerts; the rest are bad_certificate.
 _ALERT_OF_REASON = {"unknown_issuer": AlertDescription.unknown_ca,
                     "expired": AlertDescription.certificate_expired}
 

@@ -20,9 +20,9 @@ TLS 1.3 handshake methods are never copied.
   key_share or pre_shared_key); skipping the server certificate uses an
   in-memory all-zero PSK, which yields the same Early Secret as no PSK and
   makes tlslite-ng skip the certificate block. Nothing of this reaches the wire.
-* ``_getMsg`` checks every received message for the rules of PROFILE.md
+* ``_getMsg`` checks every received message for the rules of docs/profile.md
   section 4 before tlslite-ng looks at it; on a client without MLS it validates
-  the server's Certificate there (``certcheck``, PROFILE.md section 10), so a
+  the server's Certificate there (``certcheck``, docs/profile.md section 10), so a
   certificate that fails gets its alert before anything else happens.
 * A ``required`` server: ``_serverGetClientHello`` makes TLS 1.3 the lowest
   version it negotiates (``protocol_version`` for older ClientHellos), and whether
@@ -149,12 +149,12 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
     and call tlslite-ng's usual handshake methods.
 
     :ivar mls_fell_back: True after a client handshake that offered MLS and
-        completed classic TLS instead (PROFILE.md section 10).
+        completed classic TLS instead (docs/profile.md section 10).
     :ivar server_certificate_check: on a client, what was checked of the server's
         TLS certificate in the last handshake (``"verified for 'name' against ..."``
         or ``"NOT verified (insecure)"``); None when no certificate came or MLS
         authenticated the server. A certificate that fails aborts the handshake
-        with the alert of PROFILE.md section 4 and ``TLSLocalAlert`` whose cause is
+        with the alert of docs/profile.md section 4 and ``TLSLocalAlert`` whose cause is
         a :class:`~tlslite_mls.tls.certcheck.ServerCertificateError`.
     """
 
@@ -164,7 +164,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
         # Record protection by OpenSSL (accel.py), with a fast path for protected
         # records (fastpath.py); everything else stays tlslite-ng's.
         self._recordLayer = FastRecordLayer(self.sock)
-        # PROFILE.md section 9: handshake messages bounded before they are buffered
+        # docs/profile.md section 9: handshake messages bounded before they are buffered
         # (by tlslite-ng itself through _hook_max_handshake_length when patched).
         if not LENGTH_HOOK:
             self._defragmenter = BoundedDefragmenter(self._defragmenter,
@@ -378,7 +378,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
                 try:
                     self._mls_ch_ext = MLSHandshakeExtension(cfg.extension_type).create(
                         key_package)
-                except MLSBodyTooLarge as exc:  # PROFILE.md section 9: before sending
+                except MLSBodyTooLarge as exc:  # docs/profile.md section 9: before sending
                     raise MLSBodyTooLarge(
                         f"{describe_key_package(key_package)}: {exc}; use a basic "
                         "credential or a shorter certificate chain") from None
@@ -411,7 +411,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
         cfg = self._mls_cfg
         if cfg is not None and cfg.required:
             # MLS exists only in TLS 1.3: a required server answers a ClientHello that
-            # offers nothing newer with protocol_version (PROFILE.md section 4), which
+            # offers nothing newer with protocol_version (docs/profile.md section 4), which
             # tlslite-ng does, in the RFC's order, once TLS 1.3 is its lowest version.
             # ``settings`` is tlslite-ng's per-handshake validated copy.
             if settings.maxVersion < (3, 4):
@@ -498,10 +498,10 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
         """Welcome in, key_share out; False when psk_ke leaves no place for MLS."""
         key_share = [e for e in hello.extensions if e.extType == ExtensionType.key_share]
         if not key_share:
-            # psk_ke resumption: no (EC)DHE slot, so no MLS (PROFILE.md section 3).
+            # psk_ke resumption: no (EC)DHE slot, so no MLS (docs/profile.md section 3).
             self._mls_drop_pending(_PSK_KE_REASON)
             return False
-        # PROFILE.md section 3: the MLS secret replaces (EC)DHE, so no key_share.
+        # docs/profile.md section 3: the MLS secret replaces (EC)DHE, so no key_share.
         for ext in key_share:
             hello.extensions.remove(ext)
         hello.extensions.append(self._mls_sh_ext)
@@ -516,7 +516,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
         TLSConnection._queue_message(self, msg)
 
     # ------------------------------------------------------------------
-    # receiving: PROFILE.md section 9 bounds, section 4 checks on every message
+    # receiving: docs/profile.md section 9 bounds, section 4 checks on every message
     # ------------------------------------------------------------------
     def _mls_message_limit(self) -> int:
         """Largest handshake message acceptable now (``closed`` until the handshake
@@ -584,7 +584,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
                                            f"ClientHello carries {name} together with early_data")
             # Whether a required server can take this ClientHello is decided when it is
             # answered (_mls_refusal), after tlslite-ng's RFC 8446 checks of it: their
-            # alerts come first (precedence rule, PROFILE.md section 4).
+            # alerts come first (precedence rule, docs/profile.md section 4).
             self._mls_last_ch = msg
             return
         if isinstance(msg, ServerHello):
@@ -600,7 +600,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"{name} appears {len(found)} times in ServerHello")
             if found and find_all(msg.extensions, ExtensionType.key_share):
-                # PROFILE.md sections 3 and 4: the MLS secret takes the (EC)DHE slot, so
+                # docs/profile.md sections 3 and 4: the MLS secret takes the (EC)DHE slot, so
                 # a server that sends both asks for two key exchanges at once.
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"ServerHello carries {name} together with key_share")
@@ -630,7 +630,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             yield from self._mls_check_server_certificate(msg)
 
     def _mls_check_server_certificate(self, msg: Certificate) -> Iterator[Any]:
-        """PROFILE.md section 10: without MLS the server's certificate must validate."""
+        """docs/profile.md section 10: without MLS the server's certificate must validate."""
         cfg = self._mls_cfg
         if not isinstance(cfg, MLSClientSettings) or self._mls_pending is not None:
             return  # a plain tlslite-ng connection, or MLS authenticates the server

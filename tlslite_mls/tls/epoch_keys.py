@@ -1,4 +1,4 @@
-"""TLS traffic secrets of an MLS epoch after the handshake (PROFILE.md section 5).
+"""TLS traffic secrets of an MLS epoch after the handshake (docs/profile.md section 5).
 
 For epoch e the TLS 1.3 key schedule runs again with the epoch's MLS exporter output
 in the (EC)DHE slot::

@@ -1,4 +1,4 @@
-"""From MLS core failures to TLS alerts (PROFILE.md section 4).
+"""From MLS core failures to TLS alerts (docs/profile.md section 4).
 
 The core raises typed errors; this module is the one place that decides which
 alert each one becomes, so the client and the server can never disagree.
@@ -34,7 +34,7 @@ class MLSResumptionError(MLSPostHandshakeError):
 def alert_for(exc: BaseException) -> int:
     """The AlertDescription for an exception from the MLS core or the engine.
 
-    The mapping itself (PROFILE.md section 4) is the engine's
+    The mapping itself (docs/profile.md section 4) is the engine's
     :func:`~tlslite_mls.twoparty.errors.alert_name`, shared by both modes.
     """
     return getattr(AlertDescription, alert_name(exc), AlertDescription.internal_error)

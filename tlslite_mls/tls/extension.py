@@ -1,7 +1,7 @@
 """The ``tls_using_mls_handshake`` TLS extension and its registration in tlslite-ng.
 
 The draft's struct is a ``select`` on the handshake type: a bare KeyPackage in
-ClientHello and a bare Welcome in ServerHello (PROFILE.md section 3). Both are
+ClientHello and a bare Welcome in ServerHello (docs/profile.md section 3). Both are
 opaque at this layer, so one class carries either body; the MLS core decodes it.
 
 tlslite-ng keeps its extension parsers in class-level dicts keyed by type, and
@@ -21,7 +21,7 @@ from tlslite.utils.codec import Parser
 
 from ..codepoints import TLS_EXT_MLS_HANDSHAKE
 
-# An extension_data field is opaque<0..2^16-1> (PROFILE.md section 9).
+# An extension_data field is opaque<0..2^16-1> (docs/profile.md section 9).
 MAX_EXTENSION_BODY = 0xFFFF
 
 

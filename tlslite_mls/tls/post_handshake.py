@@ -1,6 +1,6 @@
 """After the handshake: ``mls_handshake`` messages, epoch changes and resumption.
 
-PROFILE.md sections 5, 6 and 9 for the TLS extension mode, as a mixin of
+docs/profile.md sections 5, 6 and 9 for the TLS extension mode, as a mixin of
 ``MLSTLSConnection``. The two-party engine (``TwoPartySession``) decides everything;
 this module moves its messages over TLS and carries out its key switches.
 
@@ -181,7 +181,7 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
 
     @property
     def mls_resumed(self) -> bool:
-        """True when this connection continues a stored MLS group (PROFILE.md section 6).
+        """True when this connection continues a stored MLS group (docs/profile.md section 6).
 
         tlslite-ng's ``resumed`` stays False on a TLS 1.3 server, so the server asks
         whether its ticket brought a group."""
@@ -661,7 +661,7 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
         st = self._mls_ph
         if st is not None and st.engine.update_in_flight:
             raise MLSUpdateInFlight("no TLS KeyUpdate while an MLS epoch change is in flight "
-                                    "(PROFILE.md section 5)")
+                                    "(docs/profile.md section 5)")
         with self._mls_lock:
             for result in TLSConnection.send_keyupdate_request(self, message_type):
                 yield result

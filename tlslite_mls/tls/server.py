@@ -3,7 +3,7 @@
 Several server processes may serve one address (behind a load balancer, or each on
 its own port) when they share a state store (``--store redis://...``) and ticket keys:
 a ticket issued by one resumes its MLS group on another, and a KeyPackage that one
-consumed is refused by every other (PROFILE.md section 7).
+consumed is refused by every other (docs/profile.md section 7).
 
     python -m tlslite_mls.tls.server --cert c.pem --key k.pem --port 4433 \\
         --store redis://127.0.0.1:6379/0 --ticket-key-file keys.bin

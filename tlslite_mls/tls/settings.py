@@ -71,7 +71,7 @@ class MLSSettings:
         useless once no ticket can resume it, so keep the two equal.
     :ivar max_handshake_message: largest handshake message accepted while the
         handshake runs (a ClientHello above all), bytes; a larger declared length
-        is refused with ``decode_error`` before it is buffered (PROFILE.md section 9).
+        is refused with ``decode_error`` before it is buffered (docs/profile.md section 9).
     :ivar max_post_handshake_message: the same after the handshake (``mls_handshake``).
     """
 
@@ -90,7 +90,7 @@ class MLSSettings:
                  max_handshake_message: int = DEFAULT_MAX_HANDSHAKE_MESSAGE,
                  max_post_handshake_message: int = DEFAULT_MAX_POST_HANDSHAKE_MESSAGE) -> None:
         # Code points: none is assigned by IANA yet, so every one is a setting and both
-        # peers must be configured alike (PROFILE.md section 1).
+        # peers must be configured alike (docs/profile.md section 1).
         self.message_types = dict(message_types if message_types is not None
                                   else {k: int(k) for k in TwoPartyMLSMessageType})
         self.binding_extension_type = binding_extension_type
@@ -219,7 +219,7 @@ class MLSClientSettings(MLSSettings):
     """Client (MLS initiator) options.
 
     The client must be told how to judge the server's MLS credential, since that
-    credential replaces the TLS certificate (PROFILE.md sections 2 and 10):
+    credential replaces the TLS certificate (docs/profile.md sections 2 and 10):
 
     :ivar pinned_keys: the server's signature public key(s): ``PublicIdentity``
         objects (``tlslite_mls.identity.load_public_identity``) or raw keys; the
@@ -234,7 +234,7 @@ class MLSClientSettings(MLSSettings):
         (``AcceptAnyCredential()`` to accept any server, unauthenticated); it stands
         alone.
 
-    Classic TLS is checked too (PROFILE.md section 10): when the connection falls
+    Classic TLS is checked too (docs/profile.md section 10): when the connection falls
     back to classic TLS, or the mode is ``off``, the server's TLS certificate chain
     is validated as Python's ``ssl.create_default_context()`` does, against the same
     ``trust_anchors`` (the system trust store when none are named) and for the
@@ -297,7 +297,7 @@ class MLSClientSettings(MLSSettings):
 class MLSServerSettings(MLSSettings):
     """Server (MLS responder) options.
 
-    By default any client identity is accepted (PROFILE.md section 2). The client's
+    By default any client identity is accepted (docs/profile.md section 2). The client's
     options judge clients the same way: ``pinned_keys`` (the client's signature
     public keys, with ``expected_identity`` also its name), ``trust_anchors`` (an
     x509 MLS credential chaining to them; ``expected_identity`` is then the name it

@@ -1,4 +1,4 @@
-"""TLS tickets tied to stored MLS groups (PROFILE.md section 6, TLS extension mode).
+"""TLS tickets tied to stored MLS groups (docs/profile.md section 6, TLS extension mode).
 
 A mixin of ``MLSTLSConnection`` beside the post-handshake one: the client resumes a
 session together with its group (:meth:`MLSTicketMixin.handshakeClientMLSResume`),
@@ -40,7 +40,7 @@ class MLSTicketMixin:
         """Resume ``session`` (a TLS session of an earlier MLS connection) with its group.
 
         TLS 1.3 ticket resumption without the MLS extension, then
-        ``mls_resumption_request``/``response`` up to epoch N+2 (PROFILE.md section 6),
+        ``mls_resumption_request``/``response`` up to epoch N+2 (docs/profile.md section 6),
         all before this call returns. A commit the client still had pending when the
         earlier connection broke is sent again. :class:`MLSResumptionError` when this
         client has no stored group for ``session``; ``handshake_failure`` when the

@@ -1,4 +1,4 @@
-"""The two-party MLS profile (draft-kohbrok-mls-two-party-profile as PROFILE.md settles it).
+"""The two-party MLS profile (draft-kohbrok-mls-two-party-profile as docs/profile.md settles it).
 
 Sans-IO: no sockets and no TLS here. ``handshake`` does the initial agreement,
 ``session`` the epoch changes and resumption, ``messages`` the wire structs.

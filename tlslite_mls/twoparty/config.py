@@ -1,7 +1,7 @@
 """MLSHandshakeConfig: everything one side of the two-party profile is configured with.
 
 One object per connection (the TLS layer builds it from its settings). Defaults follow
-PROFILE.md section 2: suite 0x0001, a throw-away basic identity when none is given, the
+docs/profile.md section 2: suite 0x0001, a throw-away basic identity when none is given, the
 server accepts any client identity, and the client accepts the server only when it was
 told how to authenticate it (an expected identity, or trust anchors for x509).
 """
@@ -27,10 +27,10 @@ from ..mls.groupconfig import GroupConfig
 __all__ = ["DEFAULT_MAX_CANDIDATES", "MLSHandshakeConfig", "NoServerAuthentication",
            "default_store", "SHARED_SECRET_LABEL"]
 
-#: Unconfirmed resumption results a server keeps per session (PROFILE.md section 8).
+#: Unconfirmed resumption results a server keeps per session (docs/profile.md section 8).
 DEFAULT_MAX_CANDIDATES = 4
 
-# The exporter label of the TLS extension mode (PROFILE.md sections 3 and 5).
+# The exporter label of the TLS extension mode (docs/profile.md sections 3 and 5).
 SHARED_SECRET_LABEL = b"TLS shared secret"
 
 _DEFAULT_STORE: Any = None
@@ -54,7 +54,7 @@ def default_store() -> Any:
 class NoServerAuthentication:
     """The client's policy when nothing says how to authenticate the server: refuse.
 
-    PROFILE.md section 2: a basic server credential is accepted only when the
+    docs/profile.md section 2: a basic server credential is accepted only when the
     application names the expected identity, and an x509 one needs trust anchors.
     """
 
@@ -107,7 +107,7 @@ class MLSHandshakeConfig:
     :ivar max_key_package_lifetime: longest KeyPackage lifetime the server accepts.
     :ivar key_exports: (label, context, length) the TLS layer needs from every new epoch;
         ``None``: ``("TLS shared secret", "", MLS hash length)``.
-    :ivar confirmed_resumption: resumption as MLS-TLS does it (PROFILE.md section 8): no
+    :ivar confirmed_resumption: resumption as MLS-TLS does it (docs/profile.md section 8): no
         epoch markers, both directions switch to epoch N+2 with the response, and the
         server keeps its result as a candidate until :meth:`TwoPartySession.confirm`.
         ``False``: the markers of section 6 (the TLS extension mode).
@@ -203,7 +203,7 @@ class MLSHandshakeConfig:
                            x509_name=self.server_name if role == "server" else None)
 
     def client_policy(self) -> AuthenticationPolicy:
-        """How the client judges the server (PROFILE.md section 2): refused unless told."""
+        """How the client judges the server (docs/profile.md section 2): refused unless told."""
         return self._peer_policy("server") or NoServerAuthentication()
 
     def server_policy(self) -> AuthenticationPolicy:
@@ -211,7 +211,7 @@ class MLSHandshakeConfig:
         return self._peer_policy("client") or AcceptAnyCredential()
 
     def group_config(self, policy: AuthenticationPolicy) -> GroupConfig:
-        # Handshake messages go out as PrivateMessage (PROFILE.md section 2).
+        # Handshake messages go out as PrivateMessage (docs/profile.md section 2).
         return GroupConfig(policy=policy, padding=self.padding, clock=self.clock)
 
     def the_store(self) -> Any:

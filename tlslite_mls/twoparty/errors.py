@@ -2,13 +2,13 @@
 
 Every engine error derives from the MLS core error of the same kind (``StateError``,
 ``ProtocolError``, ...), so code that maps core errors to alerts by type keeps working,
-and it carries an ``alert`` attribute with the alert's name (PROFILE.md section 4) for
+and it carries an ``alert`` attribute with the alert's name (docs/profile.md section 4) for
 code that does not want to know the hierarchy. Failures raised by the MLS core while the
 engine processes a peer's message are re-raised as the matching engine error
 (:func:`as_engine_error`), with the original as ``__cause__``.
 
 :class:`Declined` is not an error of the peer: the responder will not use this
-KeyPackage, and the TLS layer completes classic TLS 1.3 instead (PROFILE.md section 3).
+KeyPackage, and the TLS layer completes classic TLS 1.3 instead (docs/profile.md section 3).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Declined(Exception):
         self.reason = reason
         # The alert for a peer that required MLS: a refused credential is
         # access_denied (bad_certificate for an x509 chain), anything else
-        # handshake_failure (PROFILE.md section 4).
+        # handshake_failure (docs/profile.md section 4).
         self.alert = alert
 
 
@@ -83,7 +83,7 @@ class WrongEpoch(IllegalParameter):
 
 
 class InvalidCommit(IllegalParameter):
-    """A commit that breaks the receive policy of PROFILE.md section 2."""
+    """A commit that breaks the receive policy of docs/profile.md section 2."""
 
 
 class BindingError(IllegalParameter):

@@ -1,6 +1,6 @@
 """What the engine asks its caller to do: send a message, switch a direction's keys.
 
-The engine returns these in a list, in exactly the order of PROFILE.md section 5; the
+The engine returns these in a list, in exactly the order of docs/profile.md section 5; the
 caller carries them out in that order (a ``Send`` before a following switch goes out
 under the old key: that is the marker's whole point).
 

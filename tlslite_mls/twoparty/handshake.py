@@ -1,4 +1,4 @@
-"""The initial key agreement of the two-party profile (PROFILE.md sections 2 and 3).
+"""The initial key agreement of the two-party profile (docs/profile.md sections 2 and 3).
 
 The TLS client is the profile's initiator: it puts a fresh KeyPackage into its
 ClientHello and turns the server's Welcome into a :class:`TwoPartySession`. The TLS
@@ -80,7 +80,7 @@ class InitiatorHandshake:
         return self._key_package
 
     def process_welcome(self, welcome: bytes, client_hello_hash: bytes) -> TwoPartySession:
-        """Join from the server's bare Welcome and check everything PROFILE.md asks for.
+        """Join from the server's bare Welcome and check everything docs/profile.md asks for.
 
         ``client_hello_hash`` is the TLS transcript hash up to and including the final
         ClientHello. Raises an engine error (with ``alert``) on any failure.
@@ -177,7 +177,7 @@ class ResponderHandshake:
         # server policy): done once there rather than here and again there.
         welcome, session = self._build(kp, cs, ident, config.server_policy(),
                                        client_hello_hash)
-        # Single use (PROFILE.md section 2): the ref stays claimed while the KeyPackage
+        # Single use (docs/profile.md section 2): the ref stays claimed while the KeyPackage
         # could still be accepted, clock skew included. Claimed only once the
         # KeyPackage proved valid, so garbage cannot fill the cache.
         store = config.the_store()

@@ -13,10 +13,10 @@ TLS extension mode (body of the ``mls_handshake`` handshake message)::
       };
     } TwoPartyMLSMessage;
 
-PROFILE.md section 2 puts a full ``MLSMessage`` where the Housley draft writes a bare
+docs/profile.md section 2 puts a full ``MLSMessage`` where the Housley draft writes a bare
 ``Commit``: a bare Commit carries no signature or confirmation tag and cannot be verified.
 
-MLS-TLS mode (PROFILE.md section 8) has the same layout with six message types, two of
+MLS-TLS mode (docs/profile.md section 8) has the same layout with six message types, two of
 which carry the KeyPackage and the Welcome as ``MLSMessage``.
 
 Both codecs keep the commit as the exact bytes received, so a commit resent in a
@@ -159,7 +159,7 @@ _MLS_TLS_BODY_FORMATS = {
 
 @dataclass(frozen=True)
 class TwoPartyMessage:
-    """MLS-TLS ``TwoPartyMessage`` (PROFILE.md section 8).
+    """MLS-TLS ``TwoPartyMessage`` (docs/profile.md section 8).
 
     ``message`` is the serialized ``MLSMessage`` (KeyPackage, Welcome or commit),
     ``epoch`` is set for ``EPOCH_KEY_UPDATE``.

@@ -14,9 +14,9 @@ newer release is refused rather than misread::
 ``group_state`` is ``Group.export_state()`` (versioned by the core). ``last_peer_commit``
 is the hash of the peer commit that made the current epoch (empty if our own commit
 did): a commit the peer resends in a resumption request after we already applied it is
-recognised by it (PROFILE.md section 6).
+recognised by it (docs/profile.md section 6).
 
-``candidates`` (MLS-TLS only, PROFILE.md section 8) are the results of resumption
+``candidates`` (MLS-TLS only, docs/profile.md section 8) are the results of resumption
 requests that no client has confirmed yet, next to the last confirmed state
 (``group_state``): each is the merged group at the epoch the request's connection
 uses, named by the hash of the server's response commit. A record without candidates

@@ -3,7 +3,7 @@
 After the initial agreement (``handshake.py``) both sides hold a two-member MLS group at
 epoch 1. This engine moves it forward:
 
-* ``start_update()`` -- an empty commit with a full UpdatePath (PROFILE.md section 2);
+* ``start_update()`` -- an empty commit with a full UpdatePath (docs/profile.md section 2);
 * ``receive(message)`` -- the peer's ``connection_update``, ``epoch_key_update`` marker,
   ``resumption_request`` or ``resumption_response``;
 * ``resume()`` -- the first message of a resumed connection (section 6);
@@ -29,7 +29,7 @@ drops the ``KeyMaterial`` when both directions have switched. Nothing of a left 
 survives in the engine.
 
 Resumption comes in two forms. The TLS extension mode (``confirmed_resumption`` off)
-ends it with the markers of section 5. MLS-TLS (on, PROFILE.md section 8) sends request
+ends it with the markers of section 5. MLS-TLS (on, docs/profile.md section 8) sends request
 and response as the two first flights, in plaintext records, and switches both
 directions to epoch N+2 with the response; so that a replayed request can never
 overwrite what the client applied, the server keeps each result as a *candidate* next
@@ -271,7 +271,7 @@ class TwoPartySession:
         """Send the resumption request of a session restored with :meth:`load`.
 
         A commit still pending from the broken connection is sent again byte for byte
-        (PROFILE.md section 6); otherwise a fresh one is made (and stored first).
+        (docs/profile.md section 6); otherwise a fresh one is made (and stored first).
         """
         if self._state is not State.LOADED:
             raise UpdateInFlight(f"resume() is for a freshly loaded session, not {self._state.value}")
@@ -319,7 +319,7 @@ class TwoPartySession:
                 raise WrongEpoch(f"epoch_key_update for epoch {epoch}, expected {expected}")
             new = self._pending.group
             keys = self._material(new)
-            # PROFILE.md section 5 differs from the draft here: the draft has the updater
+            # docs/profile.md section 5 differs from the draft here: the draft has the updater
             # switch both directions silently on the receiver's EpochKeyUpdate; we answer
             # with our own marker, the last message under the old key.
             self._write(new, None, b"")
@@ -359,7 +359,7 @@ class TwoPartySession:
         if epoch == self._group.epoch - 1 and last_peer and _commit_hash(commit) == last_peer:
             # We applied this commit before the old connection broke (the peer never saw
             # our marker): do not apply it twice. The draft has no rule for this case;
-            # PROFILE.md section 6 adds it.
+            # docs/profile.md section 6 adds it.
             base = self._group
             drop = self._pending_groups()
         elif epoch == self._group.epoch:
@@ -407,9 +407,9 @@ class TwoPartySession:
         return self._apply_peer_commit(new, commit, drop=[self._group, self._pending.group],
                                        markers=not self._config.confirmed_resumption)
 
-    # -- MLS-TLS resumption (PROFILE.md section 8) ----------------------------------------
+    # -- MLS-TLS resumption (docs/profile.md section 8) -----------------------------------
 
-    # -- MLS-TLS resumption (PROFILE.md section 8) ----------------------------------------
+    # -- MLS-TLS resumption (docs/profile.md section 8) -----------------------------------
     def _request_bases(self, commit: bytes, epoch: int) -> list[tuple[str, bytes, Any]]:
         """What a request may build on: (kind, name, make) where ``make()`` returns the
         next epoch's group and whether it is a new object to retire on failure.
@@ -528,7 +528,7 @@ class TwoPartySession:
         """Key confirmation: the client's first record authenticated under our keys.
 
         Promotes our candidate to the confirmed state and drops every other candidate
-        (PROFILE.md section 8). If the candidate was dropped from the store meanwhile
+        (docs/profile.md section 8). If the candidate was dropped from the store meanwhile
         (the cap) it is still promoted as long as the confirmed state it was built on is
         unchanged; if another connection confirmed the session meanwhile, this one
         carries on without writing to the store.
@@ -600,7 +600,7 @@ class TwoPartySession:
 
         Works on a scratch copy of ``base`` (processing a PrivateMessage consumes a key
         of the secret tree), so a rejected commit changes nothing. Receive policy of
-        PROFILE.md section 2: a commit, from the peer's leaf, without proposals, with a
+        docs/profile.md section 2: a commit, from the peer's leaf, without proposals, with a
         path; the core has the policy judge the new leaf's credential as a successor.
         """
         epoch = _commit_epoch(commit, base.group_id)

@@ -58,7 +58,7 @@ class KEM:
     def check_public_key(self, public: bytes) -> None:
         """Raise :class:`InvalidKeyError` unless ``public`` is a valid key of this KEM.
 
-        Called on every key a peer sends (PROFILE.md section 2) before it is used,
+        Called on every key a peer sends (docs/profile.md section 2) before it is used,
         so a bad key is the peer's ``illegal_parameter`` and never a failure deep
         inside a later encryption.
         """

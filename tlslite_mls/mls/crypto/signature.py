@@ -102,7 +102,7 @@ class SignatureScheme:
     def check_public_key(self, public: bytes) -> None:
         """Raise :class:`InvalidKeyError` unless ``public`` is a valid key of this scheme.
 
-        Received keys are checked before use (PROFILE.md section 2): a key that no
+        Received keys are checked before use (docs/profile.md section 2): a key that no
         signer could hold is the peer's ``illegal_parameter``, not a failed
         signature (``decrypt_error``) or an error deep in a backend.
         """

@@ -124,7 +124,7 @@ class CipherSuite:
         if not self.verify_with_label(public, label, content, signature):
             raise VerificationError(f"invalid signature on {what}")
 
-    # --- received keys (PROFILE.md section 2) ----------------------------
+    # --- received keys (docs/profile.md section 2) -----------------------
     def check_hpke_public_key(self, public: bytes, what: str) -> None:
         """Raise :class:`InvalidKeyError` naming ``what`` unless ``public`` is a valid
         HPKE public key of this suite."""
@@ -203,7 +203,7 @@ for _id, _name, _kem, _aead_alg, _hash, _sig_scheme in (
     (0x0007, "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
      _hpke.DHKEM_P384, _aead.AES256GCM, _hashes.SHA384, _sig.ECDSA_P384_SHA384),
     # draft-ietf-mls-pq-ciphersuites-06 TBD1..TBD11 at this profile's placeholders
-    # 0xF001..0xF00B (PROFILE.md section 1; ..codepoints.PQ_CIPHER_SUITES).
+    # 0xF001..0xF00B (docs/profile.md section 1; ..codepoints.PQ_CIPHER_SUITES).
     (0xF001, "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519",
      _pq.MLKEM768_X25519, _aead.AES128GCM, _hashes.SHA256, _sig.ED25519),
     (0xF002, "MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519",
