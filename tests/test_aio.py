@@ -151,3 +151,58 @@ def test_open_connection_and_start_server_refuse_the_wrong_context():
         with pytest.raises(TypeError, match="ServerContext"):
             await aio.start_server(lambda r, w: None, context=ClientContext(mls="off"))
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_bulk_stream_with_updates_from_both_sides_keeps_every_byte(mode):
+    """The writer keeps writing while both sides start epoch changes; the reading task
+    completes them between records; every byte arrives once and in order."""
+    chunks = [bytes([i % 251]) * 4000 for i in range(300)]
+    total = sum(map(len, chunks))
+
+    async def sink(reader, writer):
+        got = bytearray()
+        started = 0
+        while len(got) < total:
+            data = await reader.read(1 << 16)
+            if not data:
+                break
+            got += data
+            if len(got) > (started + 1) * total // 4 and started < 3:
+                try:
+                    writer.update()
+                    started += 1
+                except Exception:  # noqa: BLE001 - one still in flight: try later
+                    pass
+        writer.write(b"%d %d" % (len(got), hash(bytes(got)) & 0xFFFFFFFF))
+        await writer.drain()
+        await reader.read()  # until the client closes
+        writer.close()
+
+    async def main():
+        server = await aio.start_server(sink, "127.0.0.1", 0, context=ServerContext(mode=mode))
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await aio.open_connection(
+                "127.0.0.1", port,
+                context=ClientContext(mode=mode, auth_policy=AcceptAnyCredential()))
+            changes: list = []
+            writer.on_epoch_change = lambda c, e: changes.append(e)
+            for i, chunk in enumerate(chunks):
+                writer.write(chunk)
+                if i % 60 == 30:
+                    try:
+                        writer.update()
+                    except Exception:  # noqa: BLE001 - one in flight already
+                        pass
+                await writer.drain()
+                await asyncio.sleep(0)
+            reply = await asyncio.wait_for(reader.read(100), 120)
+            writer.close()
+            await writer.wait_closed()
+            return reply, changes
+
+    reply, changes = asyncio.run(main())
+    expected = b"".join(chunks)
+    assert reply == b"%d %d" % (total, hash(expected) & 0xFFFFFFFF)
+    assert len(changes) >= 3 and changes == sorted(changes)

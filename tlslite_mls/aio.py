@@ -77,6 +77,11 @@ class _MemorySocket:
             return b""
         raise BlockingIOError(errno.EAGAIN, "no data from the peer yet")
 
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        data = self.recv(nbytes or len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
     def send(self, data: Any, flags: int = 0) -> int:
         if self.closed:
             raise BrokenPipeError(errno.EPIPE, "the connection is closed")
