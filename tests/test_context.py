@@ -417,3 +417,39 @@ def test_a_mode_mismatch_fails_at_once_with_an_alert(server_mode, client_mode):
     said = str(served.join())
     assert ("looks like a TLS ClientHello" if server_mode == "mls-tls"
             else "the client may speak MLS-TLS") in said
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_x509_credentials_checked_for_the_server_hostname(mode, tmp_path):
+    from pki import TestCA
+    from tlslite_mls.identity import generate_identity
+    ca = TestCA(key_type="p256")
+    (tmp_path / "ca.pem").write_bytes(ca.pem())
+    server_ctx = ServerContext(generate_identity(0x0002, "server.test", ca.pem(), ca.key_pem()),
+                               mode=mode)
+
+    def handler(sock):
+        try:
+            conn = server_ctx.wrap_socket(sock)
+            conn.sendall(conn.recv(100))
+            conn.close()
+        except Exception as exc:  # noqa: BLE001 - a refused client
+            return exc
+
+    client_ctx = ClientContext(mode=mode, suites=[0x0002], trust_anchors=[tmp_path / "ca.pem"],
+                               **({"mls": "required"} if mode == "extension" else {}))
+    served = Served(handler)
+    with client_ctx.wrap_socket(served.connect(), server_hostname="server.test") as conn:
+        assert conn.negotiated and conn.peer_identity
+        conn.sendall(b"x509")
+        assert conn.recv(100) == b"x509"
+    served.join()
+
+    served = Served(handler)
+    with pytest.raises(Exception, match="bad_certificate|name|server.test"):
+        client_ctx.wrap_socket(served.connect(), server_hostname="other.test")
+    served.join()
+    if mode == "mls-tls":
+        with socket.socket() as sock, pytest.raises(ValueError,
+                                                    match="server_hostname is needed"):
+            client_ctx.wrap_socket(sock)

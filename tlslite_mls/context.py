@@ -141,7 +141,10 @@ class _Context:
         kw.update(options)
         self._settings = self._make_settings(kw)
         # Mistakes show here, not at the first connection.
-        self._validated = self._settings.validate()
+        self._validated = self._validate(self._settings)
+
+    def _validate(self, settings: Any) -> Any:
+        return settings.validate()
 
     def _make_settings(self, kw: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -199,17 +202,36 @@ class ClientContext(_Context):
             kw["insecure"] = True  # refused by settings that cannot honour it
         return MLSClientSettings(mode=self.mls, **kw)
 
+    @property
+    def _needs_hostname(self) -> bool:
+        """MLS-TLS has no SNI: x509 anchors need each connection's server_hostname."""
+        s = self._settings
+        return self.mode == MLS_TLS and bool(s.trust_anchors) and not (
+            s.server_name or s.expected_identity)
+
+    def _validate(self, settings: Any) -> Any:
+        if self._needs_hostname:
+            settings = copy.copy(settings)
+            settings.server_name = "checked-per-connection.invalid"
+        return settings.validate()
+
     def wrap_socket(self, sock: socket.socket, server_side: bool = False,
                     server_hostname: Optional[str] = None, session: Any = None,
                     do_handshake_on_connect: bool = True) -> "MLSSocket":
         """Wrap a connected socket; the handshake runs now unless told otherwise.
 
+        :param server_hostname: the server's name: SNI in the extension mode, and the
+            name an x509 credential must carry when ``trust_anchors`` judge it.
         :param session: a ``session`` of an earlier connection of this context, to
             resume its MLS group (``resumed`` says whether it worked).
         """
         if server_side:
             raise ValueError("a ClientContext makes client connections: server_side=True "
                              "needs a ServerContext")
+        if self._needs_hostname and not server_hostname:
+            raise ValueError("server_hostname is needed: trust_anchors check the server's "
+                             "x509 credential for that name (or give the context "
+                             "server_name or expected_identity)")
         conn = _make_socket(self, sock, server_hostname, session)
         if do_handshake_on_connect:
             conn.do_handshake()
