@@ -206,3 +206,39 @@ def test_bulk_stream_with_updates_from_both_sides_keeps_every_byte(mode):
     expected = b"".join(chunks)
     assert reply == b"%d %d" % (total, hash(expected) & 0xFFFFFFFF)
     assert len(changes) >= 3 and changes == sorted(changes)
+
+
+@pytest.mark.parametrize("mode", ["extension", "mls-tls"])
+def test_resumption_over_asyncio(mode):
+    from tlslite_mls.store import open_store
+    server_ctx = ServerContext(mode=mode, store=open_store("memory:"),
+                               **({"tickets": True} if mode == "extension" else {}))
+    client_ctx = ClientContext(mode=mode, auth_policy=AcceptAnyCredential(),
+                               store=open_store("memory:"))
+
+    async def echo(reader, writer):
+        while data := await reader.read(100):
+            writer.write(b"%d %s" % (writer.resumed, data))
+        writer.close()
+
+    async def exchange(port, session=None):
+        reader, writer = await aio.open_connection("127.0.0.1", port, context=client_ctx,
+                                                   session=session)
+        writer.write(b"hi")
+        reply = await asyncio.wait_for(reader.read(100), 60)
+        out = reply, writer.resumed, writer.epoch, writer.session
+        writer.close()
+        await writer.wait_closed()
+        return out
+
+    async def main():
+        server = await aio.start_server(echo, "127.0.0.1", 0, context=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            first = await exchange(port)
+            second = await exchange(port, first[3])
+        return first, second
+
+    (reply1, resumed1, epoch1, _), (reply2, resumed2, epoch2, _) = asyncio.run(main())
+    assert reply1 == b"0 hi" and not resumed1
+    assert reply2 == b"1 hi" and resumed2 and epoch2 == epoch1 + 2
