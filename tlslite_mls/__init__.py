@@ -7,6 +7,7 @@ mode) and :mod:`tlslite_mls.mlstls` (MLS-TLS mode).
 
 from typing import Any
 
+#: The package version (PEP 440), also what ``--version`` prints.
 __version__ = "0.1.0"
 
 __all__ = ["ClientContext", "ServerContext", "MLSSocket", "AcceptAnyCredential",

@@ -227,21 +227,27 @@ class MLSStreamWriter:
 
     # -- StreamWriter ------------------------------------------------------------------
     def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Queue ``data`` as application data (protected into records at once); call
+        :meth:`drain` for flow control, as with ``asyncio.StreamWriter``."""
         if self._closing:
             raise ConnectionError("the writer is closed")
         self._conn.send(data)
         self._stream.flush()
 
     def writelines(self, lines: Any) -> None:
+        """Write the concatenation of ``lines``."""
         self.write(b"".join(lines))
 
     def can_write_eof(self) -> bool:
+        """False: half-closing would bypass close_notify; use :meth:`close`."""
         return False
 
     async def drain(self) -> None:
+        """Wait until the TCP stream's write buffer is below its high-water mark."""
         await self._stream.raw_writer.drain()
 
     def is_closing(self) -> bool:
+        """Whether :meth:`close` was called or the TCP stream is closing."""
         return self._closing or self._stream.raw_writer.is_closing()
 
     def close(self) -> None:
@@ -259,6 +265,7 @@ class MLSStreamWriter:
             self._stream.pump.cancel()
 
     async def wait_closed(self) -> None:
+        """Wait until the TCP stream is closed."""
         try:
             await self._stream.raw_writer.wait_closed()
         except (ConnectionError, OSError):
@@ -270,12 +277,15 @@ class MLSStreamWriter:
                 pass
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The TCP transport's extra info, plus ``"mls_socket"``: the connection object
+        with the MLS API underneath."""
         if name == "mls_socket":
             return self._conn
         return self._stream.raw_writer.get_extra_info(name, default)
 
     @property
     def transport(self) -> asyncio.BaseTransport:
+        """The TCP stream's transport (its bytes are records, not application data)."""
         return self._stream.raw_writer.transport
 
     # -- MLS ---------------------------------------------------------------------------
@@ -285,10 +295,13 @@ class MLSStreamWriter:
         self._stream.flush()
 
     def exporter(self, label: Union[bytes, str], context: bytes, length: int) -> bytes:
+        """MLS-Exporter of the current epoch (RFC 9420 section 8.5)."""
         return self._conn.exporter(label, context, length)
 
     @property
     def on_epoch_change(self) -> Any:
+        """Called with the new epoch number whenever the connection's epoch changes, so
+        that values derived with :meth:`exporter` can be renewed; ``None`` for none."""
         return self._conn.on_epoch_change
 
     @on_epoch_change.setter

@@ -458,15 +458,20 @@ class MLSSocket:
         self._check_epoch()
 
     def send(self, data: Union[bytes, bytearray, memoryview]) -> int:
+        """Send all of ``data`` as application data (like ``ssl.SSLSocket.send``, but
+        never partial: records are not split across calls); returns its length."""
         self._require()
         self._send(bytes(data))
         self._check_epoch()
         return len(data)
 
     def sendall(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Send all of ``data``; the same as :meth:`send`, for code written against
+        ``socket``."""
         self.send(data)
 
     def write(self, data: Union[bytes, bytearray, memoryview]) -> int:
+        """``ssl.SSLSocket.write``'s name for :meth:`send`."""
         return self.send(data)
 
     def recv(self, bufsize: int = 1 << 14) -> bytes:
@@ -504,18 +509,24 @@ class MLSSocket:
                 pass
 
     def fileno(self) -> int:
+        """The TCP socket's descriptor, for ``select``/``selectors`` (readable does not
+        mean a whole record is there)."""
         return self.sock.fileno()
 
     def getpeername(self) -> Any:
+        """The peer's address, from the TCP socket."""
         return self.sock.getpeername()
 
     def getsockname(self) -> Any:
+        """Our address, from the TCP socket."""
         return self.sock.getsockname()
 
     def settimeout(self, value: Optional[float]) -> None:
+        """Timeout of the TCP socket for every later read and write (``None``: block)."""
         self.sock.settimeout(value)
 
     def gettimeout(self) -> Optional[float]:
+        """The TCP socket's timeout."""
         return self.sock.gettimeout()
 
     def __enter__(self) -> "MLSSocket":

@@ -124,14 +124,17 @@ class Identity:
 
     @property
     def suite(self) -> CipherSuite:
+        """The MLS cipher suite the key belongs to."""
         return get_cipher_suite(self.cipher_suite)
 
     @property
     def public_key(self) -> bytes:
+        """The signature public key, in the wire encoding."""
         return self.suite.signature.public_key(self.signature_key.private_bytes)
 
     @property
     def name(self) -> bytes:
+        """The credential's name (basic identity, or the x509 end entity's name)."""
         return credential_identity(self.credential)
 
     def public(self) -> PublicIdentity:
@@ -145,6 +148,8 @@ class Identity:
                 "signature_key": self.signature_key}
 
     def to_pem(self) -> bytes:
+        """The identity file's text: a comment line, the PKCS#8 ``PRIVATE KEY`` block
+        and the ``MLS IDENTITY`` block (docs/profile.md section 10)."""
         w = Writer()
         w.u16(self.cipher_suite)
         self.credential.write(w)

@@ -37,6 +37,10 @@ class CredentialContext:
 
 
 class AuthenticationPolicy(Protocol):
+    """The RFC 9420 Authentication Service as one call: every credential the core sees
+    (KeyPackage, Welcome tree, UpdatePath) goes through :meth:`authenticate`, so an
+    application decides in one place whom it accepts. Any object with this method is
+    a policy."""
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
         """Return if acceptable; raise :class:`CredentialError` otherwise."""
 
@@ -117,10 +121,12 @@ class AcceptAnyCredential:
     """Accepts every identity; still requires renewals to keep the same identity."""
 
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
+        """Accept ``credential``; only a renewal that changes the identity is refused."""
         if context.previous is not None and not same_identity(context.previous, credential):
             raise CredentialError("a member's new credential names a different identity")
 
     def describe(self) -> str:
+        """What this policy verifies, for logs and summary lines."""
         return "any credential accepted (NOT verified)"
 
 
@@ -137,11 +143,14 @@ class ExpectedIdentity:
     identity: bytes
 
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
+        """Refuse (:class:`CredentialError`) a credential that does not carry the
+        expected name."""
         got = credential_identity(credential)
         if got != self.identity:
             raise CredentialError(f"credential identity {got!r} is not the expected {self.identity!r}")
 
     def describe(self) -> str:
+        """What this policy verifies (a name, not a key), for logs and summary lines."""
         return f"name {_text(self.identity)} (name only, not verified)"
 
 
@@ -156,6 +165,8 @@ class PublicIdentity:
 
     @property
     def fingerprint(self) -> str:
+        """``sha256:`` and the hex SHA-256 of the signature key: what summary lines
+        print, so that people can compare keys."""
         return key_fingerprint(self.signature_key)
 
     def __repr__(self) -> str:
@@ -183,6 +194,8 @@ class PinnedKey:
         self._pins = pins
 
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
+        """Refuse (:class:`CredentialError`) a peer whose signature key is not pinned,
+        or whose name differs from the expected one."""
         pin = next((p for p in self._pins
                     if hmac.compare_digest(p.signature_key, context.signature_key)), None)
         if pin is None:
@@ -197,6 +210,8 @@ class PinnedKey:
             raise CredentialError("a member's new credential names a different identity")
 
     def describe(self) -> str:
+        """What this policy verifies (which keys, and the name), for logs and summary
+        lines."""
         keys = ", ".join(p.fingerprint for p in self._pins)
         names = {p.identity for p in self._pins if p.identity is not None}
         if self.identity is not None:
@@ -234,6 +249,8 @@ class X509Policy:
             self.purpose = "server" if self.server_name is not None else "client"
 
     def authenticate(self, credential: Credential, context: CredentialContext) -> None:
+        """Refuse (:class:`CredentialError`) a credential that is not an x509 chain
+        valid to one of the trust anchors for the expected name."""
         if credential.credential_type == CredentialType.BASIC:
             if self.allow_basic:
                 return
@@ -248,6 +265,7 @@ class X509Policy:
             raise CredentialError("a member's new credential names a different identity")
 
     def describe(self) -> str:
+        """What this policy verifies (anchors and name), for logs and summary lines."""
         name = f"name {self.server_name!r}" if self.server_name else "any name"
         return (f"x509 chain verified to {len(self.trust_anchors)} trust anchor(s), {name}"
                 + (", basic credentials accepted (NOT verified)" if self.allow_basic else ""))

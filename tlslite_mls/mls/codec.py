@@ -369,13 +369,17 @@ class Struct:
     _secret_fields_: tuple[str, ...] = ()
 
     def write(self, w: Writer) -> None:  # pragma: no cover - overridden
+        """Append this value's TLS presentation-language encoding to ``w``."""
         raise NotImplementedError
 
     @classmethod
     def read(cls: type[S], r: Reader) -> S:  # pragma: no cover - overridden
+        """Decode one value from ``r``, leaving the reader after it; raises
+        :class:`DecodeError` naming the field that is malformed."""
         raise NotImplementedError
 
     def serialize(self) -> bytes:
+        """This value's encoding as bytes."""
         w = Writer()
         self.write(w)
         return bytes(w.buf)

@@ -19,10 +19,14 @@ class Credential(Struct):
 
     @classmethod
     def basic(cls, identity: bytes) -> "Credential":
+        """A basic credential: a name only, which proves nothing by itself (pin the
+        signature key to authenticate it)."""
         return cls(CredentialType.BASIC, identity=identity)
 
     @classmethod
     def x509(cls, certificates: list[bytes]) -> "Credential":
+        """An x509 credential: DER certificates, end entity first, each signed by the
+        next."""
         return cls(CredentialType.X509, certificates=list(certificates))
 
     def write(self, w: Writer) -> None:

@@ -56,6 +56,8 @@ from .welcome import (GroupInfo, GroupSecrets, PathSecret, EncryptedGroupSecrets
 
 @dataclass(eq=False)
 class ApplicationMessage:
+    """Application data a member sent, as :meth:`Group.process` returns it: the sender's
+    leaf, the plaintext, and the authenticated data that travelled in the clear."""
     sender: int
     data: bytes
     authenticated_data: bytes = b""
@@ -63,6 +65,8 @@ class ApplicationMessage:
 
 @dataclass(eq=False)
 class ProposalMessage:
+    """A proposal received and cached for the next commit (:meth:`Group.process`);
+    ``ref`` is what a commit names it by."""
     sender: int
     proposal: Proposal
     ref: bytes
@@ -80,6 +84,7 @@ class StagedCommit:
 
     @property
     def epoch(self) -> int:
+        """The epoch this commit leads to."""
         return self.group.epoch
 
 
@@ -94,6 +99,8 @@ class PendingCommit:
 
     @property
     def message_bytes(self) -> bytes:
+        """The encoded commit message to send; :class:`StateError` if the commit was
+        made with ``frame_message=False``."""
         if self.message is None:
             raise StateError("this commit was made without a message to send")
         return self.message.serialize()
@@ -147,37 +154,47 @@ class Group:
     # --- accessors -------------------------------------------------------------------
     @property
     def group_id(self) -> bytes:
+        """The group's id (for the two-party profile: ``b"tls13"`` and 32 random bytes)."""
         return self.context.group_id
 
     @property
     def epoch(self) -> int:
+        """The epoch number of this state."""
         return self.context.epoch
 
     @property
     def own_leaf(self) -> int:
+        """Our leaf index in the ratchet tree."""
         return self.private.leaf_index
 
     @property
     def own_leaf_node(self) -> LeafNode:
+        """Our current LeafNode (credential, signature and encryption keys)."""
         leaf = self.tree.leaf(self.own_leaf)
         assert leaf is not None
         return leaf
 
     @property
     def extensions(self) -> list[Extension]:
+        """The GroupContext extensions every member agreed to (e.g. ``tls_binding``)."""
         return self.context.extensions
 
     @property
     def epoch_authenticator(self) -> bytes:
+        """The epoch authenticator (section 8.7): equal for every member of the epoch,
+        so comparing it out of band detects a split view of the group."""
         return self._secret("epoch_authenticator")
 
     def member_leaf(self, index: int) -> LeafNode:
+        """The LeafNode at ``index``; :class:`ProtocolError` if it is blank or out of
+        range, so a message from a non-member cannot be attributed."""
         leaf = self.tree.leaf(index) if 0 <= index < self.tree.n_leaves else None
         if leaf is None:
             raise ProtocolError(f"leaf {index} is not a member of the group")
         return leaf
 
     def members(self) -> list[tuple[int, LeafNode]]:
+        """``(leaf index, LeafNode)`` of every current member."""
         return list(self.tree.members())
 
     def _secret(self, name: str) -> bytes:

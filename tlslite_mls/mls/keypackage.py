@@ -19,6 +19,8 @@ from .leafnode import Capabilities, LeafNode, Lifetime, check_leaf_node, check_l
 
 @struct
 class KeyPackage(Struct):
+    """A client's signed offer to join a group (RFC 9420 section 10): its leaf, an HPKE
+    init key a Welcome is encrypted to, and the suite. Single use."""
     version: U16
     cipher_suite: U16
     init_key: Opaque
@@ -27,6 +29,7 @@ class KeyPackage(Struct):
     signature: Opaque
 
     def tbs(self) -> bytes:
+        """KeyPackageTBS: every field but the signature."""
         w = Writer()
         w.u16(self.version)
         w.u16(self.cipher_suite)
@@ -36,9 +39,11 @@ class KeyPackage(Struct):
         return bytes(w.buf)
 
     def sign(self, cs: CipherSuite, signature_private: bytes) -> None:
+        """Sign with the leaf's signature private key (sets ``signature``)."""
         self.signature = cs.sign_with_label(signature_private, "KeyPackageTBS", self.tbs())
 
     def verify_signature(self, cs: CipherSuite) -> bool:
+        """Whether ``signature`` is the leaf signature key's over KeyPackageTBS."""
         return cs.verify_with_label(self.leaf_node.signature_key, "KeyPackageTBS",
                                     self.tbs(), self.signature)
 
@@ -63,6 +68,7 @@ class KeyPackageBundle:
 
     @property
     def cipher_suite(self) -> CipherSuite:
+        """The KeyPackage's cipher suite."""
         return get_cipher_suite(self.key_package.cipher_suite)
 
 

@@ -32,6 +32,8 @@ GROUP_INFO_LABEL = "GroupInfoTBS"
 
 @struct
 class GroupInfo(Struct):
+    """What a joiner learns about the group (section 12.4.3): its context, extensions,
+    confirmation tag, and the signature of the member who made it."""
     group_context: GroupContext
     extensions: Vec[Extension]
     confirmation_tag: Opaque
@@ -48,6 +50,7 @@ class GroupInfo(Struct):
         return bytes(w.buf)
 
     def sign(self, cs: CipherSuite, signature_private: bytes) -> None:
+        """Sign GroupInfoTBS as the member at leaf ``signer`` (sets ``signature``)."""
         self.signature = cs.sign_with_label(signature_private, GROUP_INFO_LABEL, self.tbs())
 
     def verify_signature(self, cs: CipherSuite, signer_public_key: bytes) -> bool:
@@ -81,6 +84,9 @@ class EncryptedGroupSecrets(Struct):
 
 @struct
 class Welcome(Struct):
+    """The message that adds new members (section 12.4.3.1): the group secrets encrypted
+    to each joiner's KeyPackage init key, and the GroupInfo encrypted under the
+    welcome secret."""
     cipher_suite: U16
     secrets: Vec[EncryptedGroupSecrets]
     encrypted_group_info: Opaque

@@ -149,6 +149,8 @@ class MLSTLSChannel:
     # ------------------------------------------------------------------------------
     @property
     def session(self) -> TwoPartySession:
+        """The two-party MLS session underneath (epochs, exporter, persistence);
+        :class:`MLSTLSError` before the handshake completed."""
         if self._session is None:
             raise MLSTLSError("no handshake has completed")
         return self._session
@@ -160,10 +162,14 @@ class MLSTLSChannel:
 
     @property
     def sending_epoch(self) -> Optional[int]:
+        """The epoch whose keys protect what we send, or None before the handshake;
+        differs from :attr:`receiving_epoch` only while an epoch change is under way."""
         return self._records.write_epoch
 
     @property
     def receiving_epoch(self) -> Optional[int]:
+        """The epoch whose keys the peer's records must use now, or None before the
+        handshake."""
         return self._records.read_epoch
 
     @property
@@ -178,10 +184,13 @@ class MLSTLSChannel:
 
     @property
     def local_identity(self) -> Optional[bytes]:
+        """Our credential's name, or None before the handshake."""
         return self._session.local_identity if self._session is not None else None
 
     @property
     def peer_identity(self) -> Optional[bytes]:
+        """The peer's credential name, as the authentication policy accepted it, or None
+        before the handshake."""
         return self._session.peer_identity if self._session is not None else None
 
     @property
@@ -191,14 +200,20 @@ class MLSTLSChannel:
 
     @property
     def update_in_flight(self) -> bool:
+        """Whether an epoch change is under way (no second one may start until it
+        completes)."""
         return self._session is not None and self._session.update_in_flight
 
     @property
     def closed(self) -> bool:
+        """Whether the channel is closed (by us, by the peer's close_notify, or by an
+        alert)."""
         return self._closed
 
     @property
     def handshake_complete(self) -> bool:
+        """Whether the MLS handshake (or resumption) has completed and application data
+        may flow."""
         return self._handshaken
 
     def exporter(self, label: Union[bytes, str], context: bytes, length: int) -> bytes:
@@ -208,6 +223,8 @@ class MLSTLSChannel:
         return self.session.exporter(bytes(label), bytes(context), length)
 
     def fileno(self) -> int:
+        """The TCP socket's descriptor, for ``select`` (readable does not mean a whole
+        record is there)."""
         return self.sock.fileno()
 
     def __repr__(self) -> str:
@@ -572,13 +589,17 @@ class MLSTLSChannel:
 
     # socket-like names
     def recv(self, bufsize: int) -> bytes:
+        """``socket``-style name for :meth:`read`: at most ``bufsize`` bytes of
+        application data, b"" once the peer closed."""
         return self.read(bufsize)
 
     def send(self, data: Union[bytes, bytearray, memoryview]) -> int:
+        """``socket``-style :meth:`write`: sends all of ``data`` and returns its length."""
         self.write(data)
         return len(data)
 
     def sendall(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """``socket``-style :meth:`write`: sends all of ``data``."""
         self.write(data)
 
     # ------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class MLSTLSLocalAlert(TLSLocalAlert, MLSTLSError):
 
     @property
     def alert_name(self) -> str:
+        """The alert's name (e.g. ``"decrypt_error"``), as logs and messages print it."""
         return alert_name(self.description)
 
     def __str__(self) -> str:
@@ -71,6 +72,7 @@ class MLSTLSRemoteAlert(TLSRemoteAlert, MLSTLSError):
 
     @property
     def alert_name(self) -> str:
+        """The alert's name (e.g. ``"decrypt_error"``), as logs and messages print it."""
         return alert_name(self.description)
 
     def __str__(self) -> str:

@@ -15,7 +15,9 @@ from .suites import RecordSuite
 __all__ = ["CLIENT_LABEL", "SERVER_LABEL", "MLS_TLS_KEYLOG_LABELS", "traffic_exports",
            "traffic_secrets"]
 
+#: MLS-Exporter label of the client-to-server traffic secret (docs/profile.md section 8).
 CLIENT_LABEL = b"MLS-TLS c ap traffic"
+#: MLS-Exporter label of the server-to-client traffic secret.
 SERVER_LABEL = b"MLS-TLS s ap traffic"
 # Key log labels of an epoch's secrets (no standard label exists for them); the
 # "client random" field holds SHA-256 of the client's first flight.

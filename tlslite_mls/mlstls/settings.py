@@ -27,8 +27,9 @@ __all__ = ["MLSTLSSettings", "MLSTLSClientSettings", "MLSTLSServerSettings",
 # (where it matches the TLS ticket lifetime).
 DEFAULT_STATE_LIFETIME = 24 * 3600
 
-# Preference order: X25519/Ed25519 suites cost least; AES-GCM is the pure-Python
-# record layer's slowest AEAD, so ChaCha20 goes first.
+#: MLS suites MLS-TLS offers by default, most preferred first: X25519/Ed25519 suites
+#: cost least, and AES-GCM is the pure-Python record layer's slowest AEAD, so
+#: ChaCha20-Poly1305 goes first.
 DEFAULT_MLS_TLS_SUITES = (0x0003, 0x0001, 0x0002, 0x0007)
 
 
@@ -46,11 +47,9 @@ class MLSTLSSettings:
     :ivar trust_anchors: x509 trust anchors for the peer's credential; the name checked
         is ``expected_identity`` (else, for a client, ``server_name``).
     :ivar expected_identity: the peer's name; alone a name check only (anyone can
-        claim a name in a basic credential).
-
-    The four are the extension mode's, in both roles (:mod:`tlslite_mls.peer_auth`).
-    With none, the server accepts any client and the client is refused by
-    ``validate()``.
+        claim a name in a basic credential). These four are the extension mode's, in
+        both roles (:mod:`tlslite_mls.peer_auth`). With none, the server accepts any
+        client and the client is refused by ``validate()``.
     :ivar store: ``StateStore`` for sessions (resumption) and the KeyPackage replay
         cache; ``None`` for the process-wide memory store.
     :ivar binding_protocol: ``tls_binding.protocol`` (``mls-tls/1``).
@@ -58,7 +57,8 @@ class MLSTLSSettings:
     :ivar binding_extension_type: MLS ExtensionType of ``tls_binding``.
     :ivar client_hello_hash_extension_type: MLS ExtensionType of ``tls_client_hello_hash``.
     :ivar group_id_prefix: the bytes every group_id starts with (the client checks them).
-      Both peers must be configured with the same code points (docs/profile.md section 1).
+        Both peers must be configured with the same code points (docs/profile.md
+        section 1).
     :ivar key_update_after: records under one sending key after which an epoch change
         is started; ``None`` for the RFC 8446 section 5.5 based default of the suite.
     :ivar key_usage_limit: records under one sending key after which the connection is

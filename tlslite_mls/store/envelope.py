@@ -24,6 +24,8 @@ import struct
 from .errors import CorruptState, UnsupportedStateVersion
 
 MAGIC = b"\x89TMS"
+#: Version of the envelope stored values are wrapped in; a store refuses other
+#: versions (``UnsupportedStateVersion``) instead of misreading them.
 FORMAT_VERSION = 1
 
 _PREFIX = struct.Struct(">4sH")

@@ -122,6 +122,8 @@ class RedisStore(StateStore):
 
     @property
     def prefix(self) -> bytes:
+        """The key prefix all of this store's Redis keys start with, so that several
+        stores (or applications) can share one Redis."""
         return self._prefix
 
     def _group_key(self, key: bytes) -> bytes:

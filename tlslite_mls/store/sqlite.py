@@ -113,6 +113,7 @@ class SQLiteStore(StateStore):
 
     @property
     def path(self) -> str:
+        """The database file (shared by the processes of one machine)."""
         return self._path
 
     def _init_schema(self) -> None:

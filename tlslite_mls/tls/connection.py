@@ -57,6 +57,7 @@ from .extension import (MLSBodyTooLarge, MLSHandshakeExtension, describe_key_pac
                         find_all, register_extension)
 from ..serving import peer_text, short_identity
 from ..store.errors import StoreUnavailable
+from ..twoparty.config import SHARED_SECRET_LABEL
 from .accel import get_kex
 from .fastpath import FastReadMixin, FastRecordLayer
 from .post_handshake import MLSPostHandshakeMixin
@@ -66,8 +67,6 @@ from tlslite.constants import TLS_1_3_HRR
 
 log = logging.getLogger(__name__)
 
-# draft-housley section 6.1: the exporter label of the TLS shared secret.
-SHARED_SECRET_LABEL = b"TLS shared secret"
 
 # Identity of the in-memory PSK that makes tlslite-ng skip the server's
 # certificate block; it never goes on the wire.
@@ -232,18 +231,23 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
 
     @property
     def mls_cipher_suite(self) -> Optional[int]:
+        """The MLS cipher suite negotiated, or None without MLS."""
         return self.mls_session.cipher_suite if self.mls_session is not None else None
 
     @property
     def mls_epoch(self) -> Optional[int]:
+        """The MLS epoch in use now (1 after the handshake), or None without MLS."""
         return self.mls_session.epoch if self.mls_session is not None else None
 
     @property
     def mls_local_identity(self) -> Optional[bytes]:
+        """Our credential's name in the group, or None without MLS."""
         return self.mls_session.local_identity if self.mls_session is not None else None
 
     @property
     def mls_peer_identity(self) -> Optional[bytes]:
+        """The peer's credential name, as its authentication policy accepted it, or None
+        without MLS."""
         return self.mls_session.peer_identity if self.mls_session is not None else None
 
     def mls_exporter(self, label: bytes, context: bytes, length: int) -> bytes:

@@ -26,9 +26,8 @@ from typing import Any, Optional
 from tlslite.constants import CipherSuite
 from tlslite.utils.cryptomath import HKDF_expand_label, derive_secret, secureHMAC
 
-# draft-housley section 6.1, the same label as the handshake's shared secret
-# (``connection.SHARED_SECRET_LABEL``; not imported: connection imports this module).
-SHARED_SECRET_LABEL = b"TLS shared secret"
+from ..twoparty.config import SHARED_SECRET_LABEL
+
 
 # Labels of the store keys derived from a session's resumption secret (our own); the
 # two roles differ, so a client and a server sharing one store never collide.

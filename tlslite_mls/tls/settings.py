@@ -112,10 +112,12 @@ class MLSSettings:
 
     @property
     def enabled(self) -> bool:
+        """Whether MLS is offered or accepted at all (mode not ``off``)."""
         return self.mode is not MLSMode.OFF
 
     @property
     def required(self) -> bool:
+        """Whether the handshake fails rather than fall back to classic TLS."""
         return self.mode is MLSMode.REQUIRED
 
     def validate(self) -> "MLSSettings":

@@ -30,7 +30,8 @@ __all__ = ["DEFAULT_MAX_CANDIDATES", "MLSHandshakeConfig", "NoServerAuthenticati
 #: Unconfirmed resumption results a server keeps per session (docs/profile.md section 8).
 DEFAULT_MAX_CANDIDATES = 4
 
-# The exporter label of the TLS extension mode (docs/profile.md sections 3 and 5).
+#: The MLS-Exporter label whose output replaces the (EC)DHE secret in the TLS 1.3 key
+#: schedule, at the handshake and at every later epoch (docs/profile.md sections 3, 5).
 SHARED_SECRET_LABEL = b"TLS shared secret"
 
 _DEFAULT_STORE: Any = None
@@ -211,13 +212,18 @@ class MLSHandshakeConfig:
         return self._peer_policy("client") or AcceptAnyCredential()
 
     def group_config(self, policy: AuthenticationPolicy) -> GroupConfig:
+        """The core's :class:`~tlslite_mls.mls.group.GroupConfig` for this connection:
+        the peer's authentication policy, our padding and clock."""
         # Handshake messages go out as PrivateMessage (docs/profile.md section 2).
         return GroupConfig(policy=policy, padding=self.padding, clock=self.clock)
 
     def the_store(self) -> Any:
+        """The configured state store, else the process-wide memory store."""
         return self.store if self.store is not None else default_store()
 
     def exports_for(self, suite: int) -> list[tuple[bytes, bytes, int]]:
+        """The ``(label, context, length)`` exports computed at every new epoch for
+        ``suite``: the configured ones, else the TLS extension mode's shared secret."""
         if self.key_exports is not None:
             return [(bytes(l), bytes(c), int(n)) for l, c, n in self.key_exports]
         return [(SHARED_SECRET_LABEL, b"", get_cipher_suite(suite).hash_length)]

@@ -59,6 +59,8 @@ class KeyMaterial:
 
     @property
     def wiped(self) -> bool:
+        """Whether :meth:`wipe` has already erased the secrets (they are then gone for
+        good)."""
         return self._wiped
 
     def wipe(self) -> None:

@@ -109,6 +109,8 @@ class TwoPartyMLSMessage:
 
     @classmethod
     def marker(cls, epoch: int) -> "TwoPartyMLSMessage":
+        """The ``epoch_key_update`` marker for ``epoch``: sent as the last record under
+        the old key (docs/profile.md section 5)."""
         return cls(Kind.EPOCH_KEY_UPDATE, epoch=epoch)
 
     @property
@@ -119,6 +121,8 @@ class TwoPartyMLSMessage:
         return MLSMessage.deserialize(self.commit)
 
     def serialize(self, types: Mapping[TwoPartyMLSMessageType, int] = DEFAULT_TPMLSMT) -> bytes:
+        """The encoding, with the ``tpmlsmt`` code points ``types`` (both peers must use
+        the same ones)."""
         w = Writer()
         w.u16(MLS10)
         w.u16(types[self.kind])
@@ -179,6 +183,8 @@ class TwoPartyMessage:
             raise ValueError(f"{t.name.lower()} carries exactly an MLSMessage")
 
     def serialize(self, types: Mapping[MLSTLSMessageType, int] = DEFAULT_MLS_TLS_TYPES) -> bytes:
+        """The encoding, with the ``msg_type`` code points ``types`` (both peers must
+        use the same ones)."""
         w = Writer()
         w.u16(MLS10)
         w.u16(types[self.msg_type])
@@ -206,6 +212,8 @@ class TwoPartyMessage:
     def deserialize(cls, data: bytes,
                     types: Mapping[MLSTLSMessageType, int] = DEFAULT_MLS_TLS_TYPES
                     ) -> "TwoPartyMessage":
+        """Decode one message; :class:`DecodeError` for anything malformed, trailing
+        bytes included."""
         r = Reader(data)
         msg = cls.read(r, types)
         if not r.at_end():

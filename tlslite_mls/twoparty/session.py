@@ -79,6 +79,8 @@ class Role(IntEnum):
 
 
 class State(str, Enum):
+    """Where a session is in the epoch-change and resumption exchanges (docs/profile.md
+    sections 5, 6 and 8); what it may send or accept next depends on it."""
     IDLE = "idle"                            # no epoch change in flight
     AWAIT_MARKER = "await_marker"            # our commit is out; waiting for the peer's marker
     AWAIT_PEER_MARKER = "await_peer_marker"  # we applied the peer's commit and switched
@@ -172,6 +174,7 @@ class TwoPartySession:
     # -- what the TLS layer reads ------------------------------------------------------
     @property
     def cipher_suite(self) -> int:
+        """The MLS cipher suite's code point."""
         return self._group.cs.suite_id
 
     @property
@@ -181,22 +184,28 @@ class TwoPartySession:
 
     @property
     def group_id(self) -> bytes:
+        """The MLS group id; a store keeps the group under a key derived elsewhere."""
         return self._group.group_id
 
     @property
     def local_identity(self) -> bytes:
+        """Our credential's name."""
         return credential_identity(self._group.own_leaf_node.credential)
 
     @property
     def peer_identity(self) -> bytes:
+        """The peer's credential name, as the authentication policy accepted it."""
         return credential_identity(self._group.member_leaf(self._peer_leaf).credential)
 
     @property
     def peer_credential(self) -> Any:
+        """The peer's whole credential (basic or x509 chain), for checks of the
+        application's own."""
         return self._group.member_leaf(self._peer_leaf).credential
 
     @property
     def state(self) -> State:
+        """The :class:`State` of the epoch-change and resumption exchanges."""
         return self._state
 
     @property
@@ -221,6 +230,7 @@ class TwoPartySession:
 
     @property
     def persisted_key(self) -> Optional[bytes]:
+        """The store key this session is saved under, or None if it is not persisted."""
         return self._key
 
     @property

@@ -61,52 +61,70 @@ class CipherSuite:
 
     @property
     def key_size(self) -> int:
+        """AEAD key length in bytes (Nk), for the secret tree's and the Welcome's keys."""
         return self.aead.key_size
 
     @property
     def nonce_size(self) -> int:
+        """AEAD nonce length in bytes (Nn)."""
         return self.aead.nonce_size
 
     # --- hash, KDF, MAC -----------------------------------------------
     def digest(self, data: bytes) -> bytes:
+        """The suite's hash of ``data``."""
         return self.hash.digest(data)
 
     def extract(self, salt: bytes, ikm: bytes) -> bytes:
+        """HKDF-Extract with the suite's hash (RFC 5869)."""
         return self.hash.extract(salt, ikm)
 
     def expand(self, prk: bytes, info: bytes, length: int) -> bytes:
+        """HKDF-Expand with the suite's hash (RFC 5869)."""
         return self.hash.expand(prk, info, length)
 
     def expand_with_label(self, secret: bytes, label: Label, context: bytes,
                           length: int) -> bytes:
+        """ExpandWithLabel (RFC 9420 section 8): HKDF-Expand with the label prefixed by
+        "MLS 1.0 ", so secrets derived for different purposes never coincide."""
         info = length.to_bytes(2, "big") + _vec(_MLS_PREFIX + _label(label)) + _vec(context)
         return self.hash.expand(secret, info, length)
 
     def derive_secret(self, secret: bytes, label: Label) -> bytes:
+        """DeriveSecret (section 8): ExpandWithLabel with an empty context, Nh bytes."""
         return self.expand_with_label(secret, label, b"", self.hash.length)
 
     def derive_tree_secret(self, secret: bytes, label: Label, generation: int,
                            length: int) -> bytes:
+        """DeriveTreeSecret (section 9.1): the secret tree's ratchet step for one
+        generation."""
         return self.expand_with_label(secret, label, generation.to_bytes(4, "big"), length)
 
     def ref_hash(self, label: Label, value: bytes) -> bytes:
+        """RefHash (section 5.2): the hash that names KeyPackages and proposals by
+        reference."""
         return self.hash.digest(_vec(_label(label)) + _vec(value))
 
     def mac(self, key: bytes, data: bytes) -> bytes:
+        """HMAC with the suite's hash: membership tags and confirmation tags."""
         return self.hash.hmac(key, data)
 
     def verify_mac(self, key: bytes, data: bytes, tag: bytes) -> bool:
+        """Whether ``tag`` is the MAC of ``data``; compared in constant time."""
         return _hmac.compare_digest(self.hash.hmac(key, data), tag)
 
     # --- AEAD ---------------------------------------------------------
     def aead_encrypt(self, key: bytes, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
+        """The suite's AEAD encryption; returns ciphertext with the tag."""
         return self.aead.encrypt(key, nonce, aad, plaintext)
 
     def aead_decrypt(self, key: bytes, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes:
+        """The suite's AEAD decryption; raises if the tag does not verify."""
         return self.aead.decrypt(key, nonce, aad, ciphertext)
 
     # --- signatures -----------------------------------------------------
     def generate_signature_key_pair(self) -> tuple[bytes, bytes]:
+        """A fresh ``(private, public)`` signature key pair of the suite's scheme, as
+        bytes in the encoding RFC 9420 section 5.1.1 uses."""
         return self.signature.generate()
 
     def sign_with_label(self, private: "bytes | Any", label: Label, content: bytes) -> bytes:
@@ -115,6 +133,8 @@ class CipherSuite:
 
     def verify_with_label(self, public: bytes, label: Label, content: bytes,
                           signature: bytes) -> bool:
+        """VerifyWithLabel (section 5.1.2): whether ``signature`` is ``public``'s
+        signature over the labelled ``content``."""
         return self.signature.verify(
             public, _vec(_MLS_PREFIX + _label(label)) + _vec(content), signature)
 
@@ -142,9 +162,13 @@ class CipherSuite:
 
     # --- HPKE -----------------------------------------------------------
     def generate_hpke_key_pair(self) -> tuple[bytes, bytes]:
+        """A fresh ``(private, public)`` HPKE key pair of the suite's KEM."""
         return self.kem.derive_key_pair(os.urandom(self.kem.private_size))
 
     def derive_key_pair(self, secret: bytes) -> tuple[bytes, bytes]:
+        """The suite KEM's DeriveKeyPair: the key pair that ``secret`` determines (path
+        secrets and init keys are derived this way, so both sides agree without
+        sending keys)."""
         return self.kem.derive_key_pair(secret)
 
     def encrypt_with_label(self, public: bytes, label: Label, context: bytes,
@@ -155,6 +179,8 @@ class CipherSuite:
 
     def decrypt_with_label(self, private: bytes, label: Label, context: bytes,
                            kem_output: bytes, ciphertext: bytes) -> bytes:
+        """DecryptWithLabel (section 5.1.3): HPKE open of what
+        :meth:`encrypt_with_label` sealed under the same label and context."""
         info = _vec(_MLS_PREFIX + _label(label)) + _vec(context)
         return self.hpke.open(private, kem_output, info, b"", ciphertext)
 
@@ -177,6 +203,9 @@ def unregister_cipher_suite(suite_id: int) -> None:
 
 
 def get_cipher_suite(suite_id: int) -> CipherSuite:
+    """The registered suite with this code point;
+    :class:`~tlslite_mls.mls.errors.UnsupportedError` for one this build does not
+    implement, so a peer's unknown suite is refused by name, never guessed at."""
     try:
         return _REGISTRY[suite_id]
     except KeyError:
@@ -184,6 +213,8 @@ def get_cipher_suite(suite_id: int) -> CipherSuite:
 
 
 def supported_cipher_suites() -> list[int]:
+    """The code points of every registered suite, ascending (RFC 9420's and the
+    post-quantum placeholders of docs/profile.md section 1)."""
     return sorted(_REGISTRY)
 
 
