@@ -150,8 +150,3 @@ def test_no_import_cycles_in_the_package():
     cycles = [c for c in found if frozenset(c) not in KNOWN_CYCLES]
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
-
-def test_known_cycles_still_exist():
-    """A known exception whose circle is gone must be deleted, not linger."""
-    found = {frozenset(c) for c in find_cycles(import_graph())}
-    assert KNOWN_CYCLES <= found, f"no longer circles: {KNOWN_CYCLES - found}"

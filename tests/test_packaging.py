@@ -38,7 +38,8 @@ def test_build_sdist_and_wheel_then_install_the_wheel_in_a_fresh_venv(tmp_path):
     for needed in ("LICENSE", "README.md", "tlslite_mls/py.typed",
                    "patches/tlslite-ng-0.8.2-hooks.patch", "interop/peer.py",
                    "interop/tsmls/package.json", "examples/http_blocking.py",
-                   "examples/http_asyncio.py"):
+                   "examples/http_asyncio.py", "docs/profile.md", "docs/conf.py",
+                   "docs/apinames.py", "docs/index.rst"):
         assert needed in names, needed
     assert not any("node_modules" in n for n in names)
     with zipfile.ZipFile(wheels[0]) as whl:
