@@ -435,19 +435,54 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     else:
         tls = throwaway_tls_identity()
     host, port = args.address
-    srv = socket.create_server((host, port), backlog=128)
+    workers = server_workers(args)
+    serve = _http if getattr(args, "http", False) else _echo
+    mode = f"TLS extension mode, MLS {args.mls}"
+    if workers > 1:
+        from .workers import WorkerPool
+
+        def make_server(listener: socket.socket) -> _WorkerServer:
+            # in the worker: its own store connection (the settings open it), and its
+            # process id on its log lines
+            for h in logging.getLogger("tlslite_mls").handlers:
+                if getattr(h, "_tlslite_mls_cli", False):
+                    h.setFormatter(logging.Formatter(f"server[{os.getpid()}]: %(message)s"))
+            handler = _server_handler(validated(make_server_settings(args)), tls,
+                                      args.keylog, serve)
+            return _WorkerServer(ConnectionServer(listener, handler, mode=mode, limits=limits))
+        pool = WorkerPool((host, port), make_server, workers=workers)
+        address = pool.address
+        try:
+            pool.start()
+        except RuntimeError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    else:
+        srv = socket.create_server((host, port), backlog=128)
+        address = srv.getsockname()
     if bound is not None:
-        bound.append(srv.getsockname()[1])
-    log.info("listening on %s:%d, MLS %s, identity %s, client credential: %s, store %s, %s",
-             host, srv.getsockname()[1], args.mls, identity_text(settings.credential),
+        bound.append(address[1])
+    log.info("listening on %s:%d, MLS %s, identity %s, client credential: %s, store %s, %s%s",
+             host, address[1], args.mls, identity_text(settings.credential),
              settings.peer_authentication(),
              store_name(args.store) if getattr(args, "store", None) else "memory (default)",
-             limits_text(limits))
+             limits_text(limits), f", {workers} worker processes" if workers > 1 else "")
     if ready is not None:
         ready.set()
-    server = ConnectionServer(srv, _server_handler(settings, tls, args.keylog,
-                                              _http if getattr(args, "http", False) else _echo),
-                              mode=f"TLS extension mode, MLS {args.mls}", limits=limits)
+    if workers > 1:
+        import signal
+
+        def terminate(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt  # the workers are stopped below
+        signal.signal(signal.SIGTERM, terminate)
+        try:
+            pool.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            pool.stop()
+        return 0
+    server = ConnectionServer(srv, _server_handler(settings, tls, args.keylog, serve),
+                              mode=mode, limits=limits)
     try:
         server.serve(count=args.count)
     except KeyboardInterrupt:
@@ -455,6 +490,41 @@ def cmd_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
     finally:
         srv.close()
     return 0
+
+
+class _WorkerServer:
+    """A worker's ConnectionServer with the interface WorkerPool expects."""
+
+    def __init__(self, server: ConnectionServer) -> None:
+        self.server = server
+        self._stop = threading.Event()
+
+    def serve_forever(self) -> None:
+        self.server.serve(stop=self._stop)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self.server.listener.close()
+
+
+def server_workers(args: argparse.Namespace) -> int:
+    """``--workers``: explicit, or the number of CPUs when a store several processes
+    can share is configured (and connections are not counted), else one."""
+    store = getattr(args, "store", None) or ""
+    shared = store.startswith(("sqlite:", "redis:", "rediss:"))
+    workers = getattr(args, "workers", None)
+    if workers is None:
+        from .workers import default_workers
+        return default_workers() if shared and not args.count else 1
+    if workers < 1:
+        raise SystemExit("error: --workers must be at least 1")
+    if workers > 1 and args.count:
+        raise SystemExit("error: --count serves connections one at a time; it cannot go "
+                         "with --workers above 1")
+    if workers > 1 and not shared:
+        raise SystemExit("error: --workers above 1 needs a --store that processes share "
+                         "(sqlite:PATH or redis://...): each worker is a process of its own")
+    return workers
 
 
 def identity_text(cred: Credential) -> str:
@@ -759,6 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--http", action="store_true",
                    help="instead of echoing, answer each connection's first HTTP request with "
                         "a page saying what was negotiated (for browsers and curl)")
+    s.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes on the one address, sharing --store (default: "
+                        "the number of CPUs with an sqlite: or redis: store, else 1)")
     add_limit_arguments(s)
     _mls_tls_options(s, "server")
     s.add_argument("address", type=parse_address, metavar="HOST:PORT")
@@ -797,6 +870,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "client" and args.mls_tls and args.insecure:
         raise SystemExit("--insecure concerns the classic TLS fallback of the extension mode; "
                          "MLS-TLS has no fallback")
+    if args.command == "server" and args.mls_tls and args.workers not in (None, 1):
+        raise SystemExit("error: --workers is for the TLS extension mode; an MLS-TLS server "
+                         "runs in one process")
     if args.command in ("server", "client") and args.mls_tls:
         from .mlstls import cli as mls_tls_cli
         return (mls_tls_cli.cmd_server if args.command == "server"

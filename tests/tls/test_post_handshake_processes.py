@@ -295,16 +295,7 @@ def test_fleet_shares_groups_and_replay_cache(pki, tmp_path):
         conn.close()
         # B refuses the KeyPackage A consumed: no Welcome in its ServerHello
         with socket.create_connection(("127.0.0.1", ports[1]), timeout=10) as s:
-            s.sendall(hello)
-            reply = b""
-            while len(reply) < 5 or len(reply) < 5 + struct.unpack(">H", reply[3:5])[0]:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        assert reply[0] == 22 and reply[5] == 2, reply[:8]  # a ServerHello: classic TLS
-        sh = reply[5:5 + struct.unpack(">H", reply[3:5])[0]]
-        assert b"\xff\x4d" not in _extension_types(sh)
+            assert_replay_refused(s, hello)
     finally:
         for p in procs:
             stop(p)
@@ -314,6 +305,20 @@ def test_fleet_shares_groups_and_replay_cache(pki, tmp_path):
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def assert_replay_refused(sock: socket.socket, hello: bytes) -> None:
+    """Send a recorded ClientHello record; the ServerHello must carry no Welcome."""
+    sock.sendall(hello)
+    reply = b""
+    while len(reply) < 5 or len(reply) < 5 + struct.unpack(">H", reply[3:5])[0]:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    assert reply[0] == 22 and reply[5] == 2, reply[:8]  # a ServerHello: classic TLS
+    sh = reply[5:5 + struct.unpack(">H", reply[3:5])[0]]
+    assert b"\xff\x4d" not in _extension_types(sh)
 
 
 def _extension_types(server_hello: bytes) -> bytes:

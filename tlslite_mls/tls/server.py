@@ -1,7 +1,7 @@
 """A concurrent TLS extension mode server: one thread per connection.
 
-Several server processes may serve one address (behind a load balancer, or each on
-its own port) when they share a state store (``--store redis://...``) and ticket keys:
+Several server processes may serve one address (``--workers N``, or behind a load
+balancer, or each on its own port) when they share a state store (``--store redis://...``) and ticket keys:
 a ticket issued by one resumes its MLS group on another, and a KeyPackage that one
 consumed is refused by every other (docs/profile.md section 7).
 
@@ -55,6 +55,8 @@ class MLSServer:
     :param limits: handshake timeout, idle timeout and connection cap
         (:class:`~tlslite_mls.serving.ServerLimits`; defaults 10 s, 300 s, 1000).
     :param timeout: the idle timeout alone (kept for older callers; ``limits`` wins).
+    :param listener: a listening socket to accept on instead of binding ``address``
+        (a worker of :class:`~tlslite_mls.workers.WorkerPool`).
     :ivar connection_class: the class each connection is made of (a subclass of
         :class:`MLSTLSConnection`).
     """
@@ -65,7 +67,8 @@ class MLSServer:
                  mls_settings: MLSServerSettings, settings: Optional[HandshakeSettings] = None,
                  handler: Handler = echo_handler, update_policy: Optional[UpdatePolicy] = None,
                  backlog: int = 128, timeout: Optional[float] = None,
-                 limits: Optional[ServerLimits] = None) -> None:
+                 limits: Optional[ServerLimits] = None,
+                 listener: Optional[socket.socket] = None) -> None:
         self.cert_chain = cert_chain
         self.private_key = private_key
         self.mls_settings = mls_settings
@@ -78,10 +81,12 @@ class MLSServer:
         self.connections = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(address)
-        self._sock.listen(backlog)
+        if listener is None:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(address)
+            listener.listen(backlog)
+        self._sock = listener
         self._sock.settimeout(0.2)  # lets the accept loop see shutdown()
         mode = MLSMode(mls_settings.mode).value if mls_settings is not None else "off"
         self._server = ConnectionServer(self._sock, self._serve,
