@@ -270,3 +270,28 @@ def test_mls_tls_mixed_paths(fast_client, fast_server):
     c.close()
     p.join()
     assert p.server_error is None
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_fast_path_never_reads_past_the_record(cls):
+    """A next record stays in the socket, where select() sees it (the clients' loops
+    wait with select() and would stall on bytes held in a buffer)."""
+    import select
+    suite = SUITES[0]
+    script = [("keys", 1)] + [("send", ContentType.application_data, b"%d" % i * 3000, 0)
+                              for i in range(3)]
+    wire = _write(cls, suite, script, fast=True)
+    a, b = socket.socketpair()
+    a.sendall(wire)
+    reader = _layer(cls, b, client=False, fast=True)
+    _apply_keys(reader, suite, ("keys", 1), sending=False)
+    for i in range(3):
+        assert select.select([b], [], [], 5)[0] == [b], f"record {i} hidden from select()"
+        for result in reader.recvRecord():
+            pass
+        assert bytes(result[1].bytes) == b"%d" % i * 3000
+        ahead = reader._recordSocket.sock
+        assert ahead.end == ahead.start  # nothing of the next record read
+    assert select.select([b], [], [], 0)[0] == []
+    a.close()
+    b.close()

@@ -8,10 +8,11 @@ layer for everything and takes over only the common case:
 
 * receiving a TLS 1.3 ``application_data`` record (every protected record, whatever
   its inner type: data, handshake, alert) under an OpenSSL AEAD (``accel.py``): the
-  socket is read with ``recv_into`` into one reusable buffer, as much as is there,
-  so a record costs at most one system call; the header is parsed in place, the
-  nonce is the integer IV XOR the sequence number, and the AEAD opens a
-  memoryview of the buffer;
+  socket is read into one reusable buffer, the header with one call and the rest of
+  the record with ``recv_into`` (tlslite-ng makes three calls; reading ahead past the
+  record would hide data from ``select()``); the header is parsed in place, the
+  nonce is the integer IV XOR the sequence number, and the AEAD opens a memoryview
+  of the buffer;
 * sending such a record: one seal, one header, one send.
 
 Anything else (plaintext records, a change_cipher_spec, an unknown first byte, a
@@ -45,7 +46,6 @@ _CCS = ContentType.change_cipher_spec
 # the largest TLS 1.3 record (RFC 8446 section 5.2): header + 2^14 + 256
 _MAX_RECORD = _HEADER + (1 << 14) + 256
 _BUFFER = 2 * _MAX_RECORD
-_FIRST_READ = 4096  # as tlslite-ng's BufferedSocket
 _WOULD_BLOCK = (errno.EWOULDBLOCK, errno.EAGAIN)
 
 
@@ -83,9 +83,12 @@ class ReadAhead:
     def fill(self, need: int) -> bool:
         """At least ``need`` bytes buffered; False at the end of the stream.
 
-        With nothing buffered the socket is read with ``recv(4096)``: an idle connection
-        waits there, and a large buffer would be resident for as long as it waits. The
-        reusable buffer (two full records) comes when a record does not fit.
+        The socket is never read beyond ``need``: bytes of a next record would sit
+        here while ``select()`` on the socket says nothing is there, and every loop
+        that waits with ``select()`` (the command line's clients, asyncio
+        integrations) would stall. With nothing buffered the socket is read with
+        ``recv``: an idle connection waits there, and a buffer would be resident for
+        as long as it waits. The reusable buffer comes when a record does not fit.
 
         :raises BlockingIOError: a non-blocking socket has nothing more now.
         """
@@ -102,7 +105,7 @@ class ReadAhead:
                 first = bytes(pending)
                 del pending[:]
             else:
-                first = raw.recv(_FIRST_READ)
+                first = raw.recv(need)
                 if not first:
                     return False
             self.buf = bytearray(first)
@@ -123,7 +126,7 @@ class ReadAhead:
             self.end += extra
             del pending[:]
         while self.end - self.start < need:
-            got = raw.recv_into(self.view[self.end:])
+            got = raw.recv_into(self.view[self.end:], need - (self.end - self.start))
             if not got:
                 return False
             self.end += got
