@@ -92,7 +92,7 @@ def test_server_and_client_in_mls_tls_mode():
         assert "listening on 127.0.0.1:" in line, line
         port = line.split("listening on 127.0.0.1:")[1].split(",")[0]
         client = subprocess.run([sys.executable, "-m", "tlslite_mls", "client", "--mls-tls",
-                                 "--expect-identity", "srv", "--linger", "1",
+                                 "--expect-identity", "srv", "--linger", "5",
                                  f"127.0.0.1:{port}"], cwd=ROOT, input="ping over MLS-TLS\n",
                                 capture_output=True, text=True, timeout=60)
     finally:
