@@ -11,7 +11,7 @@ that all accept on one address:
 
 Each worker builds its server after the fork (``make_server(listener)``), so it opens
 its own connection to the state store: the workers must share a store that several
-processes can use (SQLite on one machine, Redis for a fleet; PROFILE.md section 7),
+processes can use (SQLite on one machine, Redis for a fleet; docs/profile.md section 7),
 and the same ticket keys (made before the fork, so every worker has them). Then a
 ticket issued by one worker resumes its MLS group on another, and a KeyPackage one
 worker consumed is refused by all.
