@@ -263,7 +263,7 @@ class ServerContext(_Context):
         super().__init__(identity, **kwargs)
         self._tls_identity: Any = None
         if self.mode == EXTENSION:
-            from .cli import load_tls_identity, throwaway_tls_identity
+            from .tls.certificates import load_tls_identity, throwaway_tls_identity
             if (certfile is None) != (keyfile is None):
                 raise ValueError("certfile and keyfile go together (or neither)")
             if certfile is not None:

@@ -73,14 +73,14 @@ def main(argv: Sequence[str] = ()) -> int:
     out = sys.stdout
     rc = 0
     if not args.core:
-        from .cli import cmd_demo
+        from .cli.demo import cmd_demo
         print("Part 1: a TLS 1.3 connection whose handshake is an MLS group (extension mode)",
               file=out)
         rc = cmd_demo(args, out)
         print(file=out)
         print("Part 2: MLS-TLS mode: MLS is the handshake, the TLS 1.3 record layer "
               "carries the data", file=out)
-        from .mlstls.cli import demo_mls_tls
+        from .mlstls.demo import demo_mls_tls
         rc = demo_mls_tls(out) or rc
         print(file=out)
         print("Part 3: the MLS core on its own: the same two roles, more epochs", file=out)

@@ -47,7 +47,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def _read(path: str, what: str) -> bytes:
-    from .cli import usage_error
+    from .cli.errors import usage_error
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -57,7 +57,7 @@ def _read(path: str, what: str) -> bytes:
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     """Write the identity (or public identity) file; one line on stderr says what."""
-    from .cli import usage_error
+    from .cli.errors import usage_error
     try:
         if args.export_public:
             if args.name or args.ca_cert or args.ca_key:

@@ -64,11 +64,13 @@ def test_bench():
 @pytest.mark.parametrize("mode", [[], ["--mls-tls"]], ids=["extension", "mls-tls"])
 def test_max_stored_groups_option(mode, tmp_path):
     """--max-stored-groups caps the --store of either mode's server; it needs a store."""
-    from tlslite_mls.cli import build_parser, make_server_settings
-    from tlslite_mls.mlstls.cli import make_server_settings as mls_tls_server_settings
+    from tlslite_mls.cli import build_parser, normalize
+    from tlslite_mls.cli.mlstls import make_server_settings as mls_tls_server_settings
+    from tlslite_mls.cli.server import make_server_settings
     make = mls_tls_server_settings if mode else make_server_settings
-    args = build_parser().parse_args(["server", *mode, "--store", f"sqlite:///{tmp_path}/s.db",
-                                      "--max-stored-groups", "5", "127.0.0.1:0"])
+    args = normalize(build_parser().parse_args(["server", *mode, "--store",
+                                                f"sqlite:///{tmp_path}/s.db",
+                                                "--max-stored-groups", "5", "127.0.0.1:0"]))
     settings = make(args)
     assert settings.store.max_groups == 5
     settings.store.close()

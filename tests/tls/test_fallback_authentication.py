@@ -330,10 +330,10 @@ def test_insecure_shows_in_the_summary_when_mls_is_negotiated(mls_server, certs)
 
 def test_insecure_is_refused_where_there_is_no_fallback():
     r = _client(9, "--expect-identity", "srv", "--insecure", "--mls", "required")
-    assert r.returncode == 1 and "never falls back" in r.stderr
+    assert r.returncode == 2 and "never falls back" in r.stderr
     assert "Traceback" not in r.stderr
     r = _client(9, "--expect-identity", "srv", "--insecure", "--mls-tls")
-    assert r.returncode == 1 and "MLS-TLS has no fallback" in r.stderr
+    assert r.returncode == 2 and "MLS-TLS has no fallback" in r.stderr
     with pytest.raises(ValueError, match="never falls back"):
         MLSClientSettings(mode="required", expected_identity=b"x", insecure=True).validate()
     with pytest.raises(ValueError, match="insecure"):

@@ -15,7 +15,25 @@ BENCHMARKS = {
     "hostile": "tlslite_mls.bench.hostile",
     "throughput": "tlslite_mls.bench.throughput",
 }
+DESCRIPTIONS = {
+    "mls": "the two-party MLS cycle: our core, mls-rs and ts-mls",
+    "handshake": "MLS handshakes/s against classic TLS 1.3 (tlslite-ng, Python ssl)",
+    "modes": "handshakes/s and epoch changes/s of both modes side by side (the default)",
+    "load": "many concurrent clients with epoch changes against one server",
+    "memory": "server memory per connection and over many connection cycles",
+    "sizes": "KeyPackage, Welcome and commit sizes per MLS suite and credential",
+    "hostile": "a good client's handshakes under half-open and malformed connections",
+    "throughput": "bulk MB/s and CPU per MiB of both modes beside ssl and tlslite-ng",
+}
 DEFAULT = "modes"
+USAGE = f"usage: python -m tlslite_mls bench [{{{','.join(BENCHMARKS)}}}] [options]"
+
+
+def help_text() -> str:
+    """The full help: every benchmark and what it measures."""
+    rows = "".join(f"  {name:11} {DESCRIPTIONS[name]}\n" for name in BENCHMARKS)
+    return (f"{USAGE}\n\nbenchmarks (each takes --help for its options; without a name: "
+            f"{DEFAULT}):\n{rows}")
 
 
 def main(argv: Sequence[str]) -> int:
@@ -23,9 +41,11 @@ def main(argv: Sequence[str]) -> int:
     argv = list(argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, DEFAULT)
+    if argv[0] in ("-h", "--help"):
+        print(help_text(), end="")
+        return 0
     if argv[0] not in BENCHMARKS:
-        print(f"usage: python -m tlslite_mls bench {{{','.join(BENCHMARKS)}}} [options]",
-              file=sys.stderr)
+        print(f"error: unknown benchmark {argv[0]!r}; {USAGE}", file=sys.stderr)
         return 2
     import importlib
     return importlib.import_module(BENCHMARKS[argv[0]]).main(list(argv[1:]))

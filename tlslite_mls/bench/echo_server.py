@@ -43,7 +43,7 @@ def read_rss_kb(pid: int) -> int:
 
 
 def _tls_settings(tickets: bool) -> Any:
-    from ..cli import tls_settings
+    from ..cli.server import tls_settings
     s = tls_settings()
     if tickets:
         s.ticketKeys = [os.urandom(32)]
@@ -90,7 +90,7 @@ class _Server:
     """``tls.server.MLSServer`` (the server the package ships) with a counting echo handler."""
 
     def __init__(self, mls_key: bytes, store_url: Optional[str], tickets: bool) -> None:
-        from ..cli import throwaway_tls_identity
+        from ..tls.certificates import throwaway_tls_identity
         from ..mls.credentials import Credential
         from ..tls import MLSServerSettings
         from ..tls import server as tls_server

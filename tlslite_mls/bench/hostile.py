@@ -158,7 +158,7 @@ def _good_handshake(port: int, mls_tls: bool) -> float:
             conn.write(b"ping")
             conn.read()
         else:
-            from ..cli import tls_settings
+            from ..cli.server import tls_settings
             from ..tls import MLSClientSettings, MLSTLSConnection
             from ..tls.post_handshake import UpdatePolicy
             conn = MLSTLSConnection(sock, mls_settings=MLSClientSettings(

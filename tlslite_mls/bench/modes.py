@@ -124,7 +124,7 @@ def run(n: int = 30, runs: int = 3, suite: int = 0x0001) -> dict:
         mat.cleanup()
     floors = handshake_cpu_and_floor(n, runs, suite)
     ext_updates = [extension_epoch_changes_per_s(n) for _ in range(runs)]
-    from ..mlstls.cli import bench_mls_tls
+    from ..mlstls.demo import bench_mls_tls
     mls_tls = [bench_mls_tls(n, suite) for _ in range(runs)]
     return {
         "mls_suite": f"0x{suite:04x}",
@@ -167,9 +167,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tlslite_mls bench modes",
                                 description="Handshakes/s and epoch changes/s of both modes.")
     p.add_argument("-n", type=int, default=30, help="handshakes and epoch changes per run")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--suite", type=lambda s: int(s, 0), default=0x0001)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--runs", type=int, default=3,
+                   help="runs per mode; the median run is reported (default 3)")
+    p.add_argument("--suite", type=lambda s: int(s, 0), default=0x0001,
+                   help="MLS cipher suite of both modes (default 0x0001)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of the table")
     args = p.parse_args(argv)
     if args.n < 1 or args.runs < 1:
         p.error("-n and --runs must be at least 1")

@@ -22,7 +22,7 @@ def _codepoint(text: str) -> tuple[str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli import parse_address
+    from ..cli.options import parse_address
     p = argparse.ArgumentParser(
         prog="python -m tlslite_mls probe",
         description="Check a server of either draft against docs/profile.md: one connection per "

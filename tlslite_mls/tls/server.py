@@ -161,7 +161,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                    help="seconds between automatic MLS epoch changes")
     add_limit_arguments(p)
     a = p.parse_args(argv)
-    from ..cli import cli_store
+    from ..cli.identities import cli_store
     from ..serving import log_to_stderr
     log_to_stderr("")
     limits = limits_from_args(a)
