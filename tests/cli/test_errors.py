@@ -99,7 +99,7 @@ def test_mls_tls_client_against_extension_server_says_drop_mls_tls():
     finally:
         server.stop()
     assert_one_line(r, 1, "error: the server speaks TLS, not MLS-TLS", "drop --mls-tls")
-    assert "the client speaks MLS-TLS" in line
+    assert "the client may speak MLS-TLS" in line
 
 
 # -- usage (exit code 2) -----------------------------------------------------------

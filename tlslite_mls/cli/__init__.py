@@ -55,9 +55,15 @@ def _dispatch(argv: list[str]) -> int:
         from ..serving import log_to_stderr
         log_to_stderr()
         setup_logging(args.verbose, "server: ")
-        from .server import run
-        return run(args)
+        if args.mls_tls:
+            from .mlstls import run_server
+            return run_server(args)
+        from .server import run as run_server
+        return run_server(args)
     setup_logging(args.verbose, "client: ")
+    if args.mls_tls:
+        from .mlstls import run_client
+        return run_client(args)
     from .client import run as run_client
     return run_client(args)
 

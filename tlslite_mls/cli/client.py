@@ -17,13 +17,15 @@ from tlslite.constants import AlertDescription
 from tlslite.errors import TLSRemoteAlert
 
 from ..tls import MLSClientSettings, MLSTLSConnection
-from .errors import CLIError, connect_error, explain
+from .errors import CLIError, explain
+from .network import connect
 from .identities import (client_authentication, is_ip, mls_identity, cli_store,
                          server_name, validated)
-from .output import client_summary, lingering_close, print_exporter, pump_stdio, stream
-from .server import _exporter, _exporter_name, tls_settings
+from .output import (client_summary, extension_exporter, lingering_close, print_exporter,
+                     pump_stdio, stream)
+from .server import tls_settings
 
-__all__ = ["run", "make_client_settings", "connect"]
+__all__ = ["run", "make_client_settings"]
 
 
 def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, str]:
@@ -35,14 +37,6 @@ def make_client_settings(args: argparse.Namespace) -> tuple[MLSClientSettings, s
         store=cli_store(args), **client_authentication(args)))
     return settings, settings.peer_authentication(server_name(args)) \
         if args.mls != "off" else "-"
-
-
-def connect(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection, or the one-line reason (refused, unknown host, ...)."""
-    try:
-        return socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        raise connect_error(exc, host, port) from None
 
 
 def _mismatch(exc: BaseException, conn: MLSTLSConnection) -> Optional[CLIError]:
@@ -76,10 +70,7 @@ def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
 
 
 def run(args: argparse.Namespace) -> int:
-    """The client of either mode (options already checked)."""
-    if args.mls_tls:
-        from .mlstls import run_client
-        return run_client(args)
+    """The extension-mode client (options already checked)."""
     mls, how = make_client_settings(args)
     host, port = args.address
     sock = connect(host, port, args.timeout)
@@ -99,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"client: handshake failed: {explain(exc)}", file=sys.stderr, flush=True)
         return 1
     print(client_summary(conn, how, mls.insecure), file=sys.stderr, flush=True)
-    print_exporter(args.exporter_label, args.exporter_length, _exporter(conn),
-                   _exporter_name(conn))
+    print_exporter(args.exporter_label, args.exporter_length, *extension_exporter(conn))
     return stream(lambda: _pump(conn, sock, sys.stdin, sys.stdout.buffer, args.linger,
                                 args.update_every), conn, sock)

@@ -22,6 +22,7 @@ from ..mlstls.settings import (DEFAULT_MLS_TLS_SUITES, MLSTLSClientSettings,
 from ..mlstls.suites import UnsupportedSuiteError, record_suite
 from ..serving import Guard, limits_from_args, limits_text
 from .errors import CLIError
+from .network import connect, listen, serve
 from .identities import (identity_text, mls_identity, cli_store, peer_authentication,
                          validated)
 from .output import mls_tls_summary, print_exporter, pump_stdio, stream
@@ -99,7 +100,6 @@ def run_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
                bound: Optional[list] = None) -> int:
     """The echo server: ``--count`` connections one at a time, or forever in threads."""
     from ..store import store_name
-    from .server import _serve, listen
     limits = limits_from_args(args)
     settings = make_server_settings(args)
     host, port = args.address
@@ -113,7 +113,7 @@ def run_server(args: argparse.Namespace, ready: Optional[threading.Event] = None
              store_name(args.store) if args.store else "memory (default)", limits_text(limits))
     if ready is not None:
         ready.set()
-    return _serve(srv, _echo_handler(settings, args), "MLS-TLS", limits, args.count)
+    return serve(srv, _echo_handler(settings, args), "MLS-TLS", limits, args.count)
 
 
 def _pump(conn: MLSTLSChannel, stdin: Any, stdout: Any, linger: float,
@@ -155,7 +155,6 @@ def _mismatch(exc: BaseException, answered: bool) -> Optional[str]:
 
 def run_client(args: argparse.Namespace) -> int:
     """Send stdin, print replies; one summary line on stderr. 1 if the handshake fails."""
-    from .client import connect
     settings, how = make_client_settings(args)
     host, port = args.address
     sock = connect(host, port, settings.timeout)

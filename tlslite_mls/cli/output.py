@@ -16,7 +16,7 @@ from ..mls.crypto import get_cipher_suite
 from ..serving import short_identity
 
 __all__ = ["suite_name", "summary", "tls_suite_name", "client_summary", "mls_tls_summary",
-           "print_exporter", "setup_logging", "pump_stdio", "stream", "lingering_close"]
+           "extension_exporter", "print_exporter", "setup_logging", "pump_stdio", "stream", "lingering_close"]
 
 
 def suite_name(suite: Optional[int]) -> str:
@@ -71,6 +71,15 @@ def mls_tls_summary(conn: Any) -> str:
     return (f"MLS-TLS ({how}), MLS suite {suite_name(conn.cipher_suite)}, records "
             f"{conn.record_cipher_suite}, epoch {conn.epoch}, peer identity "
             f"{short_identity(conn.peer_identity or b'')}")
+
+
+def extension_exporter(conn: Any) -> tuple[Callable[[bytes, bytes, int], bytes], str]:
+    """An extension-mode connection's exporter for ``-l``: the MLS exporter when MLS
+    was negotiated, else TLS 1.3's; and its name for the output."""
+    if conn.mls_negotiated:
+        return conn.mls_exporter, f"MLS-Exporter (epoch {conn.mls_epoch})"
+    return (lambda label, context, length: bytes(conn.keyingMaterialExporter(label, length)),
+            "TLS 1.3 exporter")
 
 
 def print_exporter(label: Optional[str], length: int, export: Callable[[bytes, bytes, int],

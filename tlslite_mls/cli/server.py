@@ -16,17 +16,18 @@ import socket
 import threading
 from typing import Any, Callable, Optional
 
-from ..serving import ConnectionServer, Guard, limits_from_args, limits_text
+from ..serving import Guard, limits_from_args, limits_text
 from ..store.factory import store_name
 from ..tls import MLSServerSettings, MLSTLSConnection
-from .errors import listen_error, usage_error
+from .errors import usage_error
+from .network import listen, serve
 from .identities import (identity_text, mls_identity, cli_store, peer_authentication,
                          tls_identity, validated)
-from .output import print_exporter, summary
+from .output import extension_exporter, print_exporter, summary
 
 log = logging.getLogger("tlslite_mls.server")
 
-__all__ = ["run", "listen", "make_server_settings", "tls_settings", "ticket_keys"]
+__all__ = ["run", "make_server_settings", "tls_settings", "ticket_keys"]
 
 def tls_settings() -> Any:
     """TLS 1.3 only, one x25519 share (enough for classic fallback)."""
@@ -78,7 +79,7 @@ def _echo(conn: MLSTLSConnection) -> None:
 
 def _update_echo(every: int) -> Callable[[MLSTLSConnection], None]:
     """Echo, starting an MLS epoch change after every ``every`` chunks."""
-    def serve(conn: MLSTLSConnection) -> None:
+    def echo_updating(conn: MLSTLSConnection) -> None:
         chunks = 0
         while True:
             data = conn.read()
@@ -88,7 +89,7 @@ def _update_echo(every: int) -> Callable[[MLSTLSConnection], None]:
             chunks += 1
             if conn.mls_negotiated and chunks % every == 0 and not conn.mls_update_in_flight:
                 conn.mls_update()
-    return serve
+    return echo_updating
 
 
 def _http(conn: MLSTLSConnection) -> None:
@@ -104,9 +105,10 @@ def _http(conn: MLSTLSConnection) -> None:
 
 
 def _handler(settings: MLSServerSettings, tls: Any, args: argparse.Namespace,
-             serve: Callable[[MLSTLSConnection], None]) -> Callable[[socket.socket, Guard], None]:
+             respond: Callable[[MLSTLSConnection], None]
+             ) -> Callable[[socket.socket, Guard], None]:
     """One connection: handshake (under the guard's deadline), summary line, then
-    ``serve`` (echo, or the HTTP page)."""
+    ``respond`` (echo, or the HTTP page)."""
     handshake_settings = tls_settings()
     handshake_settings.ticketKeys = ticket_keys(args)
     alpn = [p.encode() for p in args.alpn] if args.alpn else None
@@ -125,23 +127,10 @@ def _handler(settings: MLSServerSettings, tls: Any, args: argparse.Namespace,
         if conn.mls_negotiated:
             line += f", client credential: {settings.peer_authentication()}"
         log.info("%s, from %s", line, guard.peer)
-        print_exporter(args.exporter_label, args.exporter_length, _exporter(conn),
-                       _exporter_name(conn))
-        serve(conn)
+        print_exporter(args.exporter_label, args.exporter_length, *extension_exporter(conn))
+        respond(conn)
         conn.close()
     return handle
-
-
-def _exporter(conn: MLSTLSConnection) -> Callable[[bytes, bytes, int], bytes]:
-    """The MLS exporter when MLS was negotiated, else TLS 1.3's."""
-    if conn.mls_negotiated:
-        return conn.mls_exporter
-    return lambda label, context, length: bytes(conn.keyingMaterialExporter(label, length))
-
-
-def _exporter_name(conn: MLSTLSConnection) -> str:
-    return f"MLS-Exporter (epoch {conn.mls_epoch})" if conn.mls_negotiated \
-        else "TLS 1.3 exporter"
 
 
 def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
@@ -152,42 +141,19 @@ def make_server_settings(args: argparse.Namespace) -> MLSServerSettings:
                              **peer_authentication(args, "client"))
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket, or a one-line error (port in use, no such address)."""
-    try:
-        return socket.create_server((host, port), backlog=128)
-    except OSError as exc:
-        raise listen_error(exc, host, port) from None
-
-
-def _serve(srv: socket.socket, handler: Callable[[socket.socket, Guard], None], mode: str,
-           limits: Any, count: int) -> int:
-    server = ConnectionServer(srv, handler, mode=mode, limits=limits)
-    try:
-        server.serve(count=count)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.close()
-    return 0
-
-
 def run(args: argparse.Namespace, ready: Optional[threading.Event] = None,
         bound: Optional[list] = None) -> int:
-    """The server of either mode (options already checked)."""
-    if args.mls_tls:
-        from .mlstls import run_server
-        return run_server(args, ready, bound)
+    """The extension-mode server (options already checked)."""
     limits = limits_from_args(args)
     settings = validated(make_server_settings(args))
     tls = tls_identity(args)
     if args.http:
-        serve: Callable[[MLSTLSConnection], None] = _http
+        respond: Callable[[MLSTLSConnection], None] = _http
     elif args.update_every:
-        serve = _update_echo(args.update_every)
+        respond = _update_echo(args.update_every)
     else:
-        serve = _echo
-    handler = _handler(settings, tls, args, serve)
+        respond = _echo
+    handler = _handler(settings, tls, args, respond)
     host, port = args.address
     srv = listen(host, port)
     if bound is not None:
@@ -201,4 +167,4 @@ def run(args: argparse.Namespace, ready: Optional[threading.Event] = None,
              limits_text(limits))
     if ready is not None:
         ready.set()
-    return _serve(srv, handler, f"TLS extension mode, MLS {args.mls}", limits, args.count)
+    return serve(srv, handler, f"TLS extension mode, MLS {args.mls}", limits, args.count)
