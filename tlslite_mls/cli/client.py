@@ -49,6 +49,15 @@ def _mismatch(exc: BaseException, conn: MLSTLSConnection) -> Optional[CLIError]:
     return None
 
 
+def _unread(conn: MLSTLSConnection) -> bool:
+    """Data that waits without I/O: decrypted application data, or record bytes the
+    record layer read ahead from the socket (``select`` will not signal those again)."""
+    if getattr(conn, "_readBuffer", None):
+        return True
+    ahead = getattr(getattr(conn, "_recordLayer", None), "_ahead", None)
+    return ahead is not None and ahead.end > ahead.start
+
+
 def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
           linger: float, update_every: int) -> None:
     chunks = 0
@@ -65,8 +74,8 @@ def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
         data = conn.read(max=16384)
         return bytes(data) if data else None
     pump_stdio(sock, stdin, stdout, linger,
-               buffered=lambda: bool(getattr(conn, "_readBuffer", None)),
-               send=send, receive=receive, closed=lambda: conn.closed)
+               buffered=lambda: _unread(conn),
+               send=send, receive=receive, closed=lambda: conn.closed, bounded_reads=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -136,7 +136,7 @@ def _pump(conn: MLSTLSChannel, stdin: Any, stdout: Any, linger: float,
             return None  # close_notify
         return conn.read_buffered(16384)
 
-    pump_stdio(conn.sock, stdin, stdout, linger, buffered=conn.pending, send=send,
+    pump_stdio(conn.sock, stdin, stdout, linger, buffered=conn.has_unread, send=send,
                receive=receive, closed=lambda: conn.closed)
 
 

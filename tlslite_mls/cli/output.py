@@ -104,14 +104,15 @@ def setup_logging(verbose: int, prefix: str) -> None:
 
 def pump_stdio(sock: socket.socket, stdin: Any, stdout: Any, linger: float, *,
                buffered: Callable[[], bool], send: Callable[[bytes], None],
-               receive: Callable[[], Optional[bytes]], closed: Callable[[], bool]) -> None:
+               receive: Callable[[], Optional[bytes]], closed: Callable[[], bool],
+               bounded_reads: bool = False) -> None:
     """stdin -> server, server -> stdout, on one thread; linger after stdin ends.
 
     Shared by both modes' clients. ``receive`` returns None once the peer closed,
-    ``b""`` when a record carried nothing for the application (an MLS message). Once
-    stdin has ended, a read that waits longer than ``linger`` ends the pump (a read
-    of the extension mode blocks until application data comes, so an MLS message
-    alone would otherwise keep it waiting for ever).
+    ``b""`` when a record carried nothing for the application (an MLS message).
+    ``bounded_reads``: once stdin has ended, a read that gets no byte for ``linger``
+    seconds ends the pump (an extension-mode read blocks until application data
+    comes, so an MLS message alone would otherwise keep it waiting for ever).
     """
     fd = stdin.fileno()
     stdin_open = True
@@ -131,13 +132,14 @@ def pump_stdio(sock: socket.socket, stdin: Any, stdout: Any, linger: float, *,
                 send(data)
             else:
                 stdin_open = False
-                sock.settimeout(max(linger, 0.05))
+                if bounded_reads:
+                    sock.settimeout(max(linger, 0.05))
             last = time.monotonic()
         if sock in readable:
             try:
                 data = receive()
             except (socket.timeout, TimeoutError):
-                if stdin_open:
+                if stdin_open or not bounded_reads:
                     raise
                 return
             if data is None:

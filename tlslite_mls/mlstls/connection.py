@@ -534,6 +534,12 @@ class MLSTLSChannel:
         """Bytes of application data received and not read yet (read them without I/O)."""
         return len(self._buffer)
 
+    def has_unread(self) -> bool:
+        """Whether data waits without I/O: application data (:meth:`pending`) or bytes
+        of records already read from the socket. A ``select`` loop must pump these
+        before waiting on the socket, which will not signal them again."""
+        return bool(self._buffer) or self._records.read_ahead() > 0
+
     def read_buffered(self, max: Optional[int] = None) -> bytes:  # noqa: A002
         """Application data already received, without reading from the socket."""
         n = len(self._buffer) if max is None else min(max, len(self._buffer))

@@ -162,6 +162,12 @@ class RecordChannel:
         self.last_protected = False  # the last record received was AEAD-protected
 
     # -- keys -------------------------------------------------------------------------
+    def read_ahead(self) -> int:
+        """Bytes already read from the socket and not yet taken as records (the record
+        layer reads ahead): a reader waiting in ``select`` must handle these first."""
+        ahead = self._layer._ahead
+        return ahead.end - ahead.start
+
     def prepare(self, epoch: int, suite: RecordSuite, client_secret: bytearray,
                 server_secret: bytearray) -> None:
         """Derive both directions' keys of ``epoch`` (RFC 8446 section 7.3) and hold them.
