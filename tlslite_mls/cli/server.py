@@ -27,7 +27,7 @@ from .output import extension_exporter, print_exporter, summary
 
 log = logging.getLogger("tlslite_mls.server")
 
-__all__ = ["run", "make_server_settings", "tls_settings", "ticket_keys"]
+__all__ = ["run", "make_server_settings", "tls_settings", "ticket_keys", "server_workers"]
 
 def tls_settings() -> Any:
     """TLS 1.3 only, one x25519 share (enough for classic fallback)."""
@@ -105,12 +105,13 @@ def _http(conn: MLSTLSConnection) -> None:
 
 
 def _handler(settings: MLSServerSettings, tls: Any, args: argparse.Namespace,
-             respond: Callable[[MLSTLSConnection], None]
+             respond: Callable[[MLSTLSConnection], None], tickets: list[bytes]
              ) -> Callable[[socket.socket, Guard], None]:
     """One connection: handshake (under the guard's deadline), summary line, then
-    ``respond`` (echo, or the HTTP page)."""
+    ``respond`` (echo, or the HTTP page). ``tickets``: the ticket keys (made once, so
+    that every worker process has the same)."""
     handshake_settings = tls_settings()
-    handshake_settings.ticketKeys = ticket_keys(args)
+    handshake_settings.ticketKeys = tickets
     alpn = [p.encode() for p in args.alpn] if args.alpn else None
 
     def handle(sock: socket.socket, guard: Guard) -> None:
@@ -153,18 +154,50 @@ def run(args: argparse.Namespace, ready: Optional[threading.Event] = None,
         respond = _update_echo(args.update_every)
     else:
         respond = _echo
-    handler = _handler(settings, tls, args, respond)
+    keys = ticket_keys(args)
     host, port = args.address
-    srv = listen(host, port)
+    mode = f"TLS extension mode, MLS {args.mls}"
+    workers = server_workers(args)
+    if workers > 1:
+        from .workers import start_pool
+        pool = start_pool(args, lambda: _handler(validated(make_server_settings(args)), tls,
+                                                 args, respond, keys), mode, limits, workers)
+        address = pool.address
+    else:
+        srv = listen(host, port)
+        address = srv.getsockname()
     if bound is not None:
-        bound.append(srv.getsockname()[1])
+        bound.append(address[1])
     tickets = "tickets on" + (f" (key in {args.ticket_key_file})" if args.ticket_key_file
                               else "") if (args.tickets or args.ticket_key_file) else "no tickets"
     log.info("listening on %s:%d, MLS %s, identity %s, client credential: %s, store %s, "
-             "%s, %s", host, srv.getsockname()[1], args.mls, identity_text(settings.credential),
+             "%s, %s%s", host, address[1], args.mls, identity_text(settings.credential),
              settings.peer_authentication(),
              store_name(args.store) if args.store else "memory (default)", tickets,
-             limits_text(limits))
+             limits_text(limits), f", {workers} worker processes" if workers > 1 else "")
     if ready is not None:
         ready.set()
-    return serve(srv, handler, f"TLS extension mode, MLS {args.mls}", limits, args.count)
+    if workers > 1:
+        from .workers import wait_pool
+        return wait_pool(pool)
+    return serve(srv, _handler(settings, tls, args, respond, keys), mode, limits, args.count)
+
+
+def server_workers(args: argparse.Namespace) -> int:
+    """``--workers``: explicit, or the number of CPUs when a store several processes
+    can share is configured (and connections are not counted), else one."""
+    store = args.store or ""
+    shared = store.startswith(("sqlite:", "redis:", "rediss:"))
+    workers = args.workers
+    if workers is None:
+        from ..workers import default_workers
+        return default_workers() if shared and not args.count else 1
+    if workers < 1:
+        usage_error("--workers must be at least 1")
+    if workers > 1 and args.count:
+        usage_error("--count serves connections one at a time; it cannot go with --workers "
+                    "above 1")
+    if workers > 1 and not shared:
+        usage_error("--workers above 1 needs a --store that processes share (sqlite:PATH or "
+                    "redis://...): each worker is a process of its own")
+    return workers

@@ -13,7 +13,7 @@ import threading
 from typing import Any, Callable
 
 from ..serving import ConnectionServer, Guard
-from .errors import runtime_error
+from .errors import listen_error, runtime_error
 
 __all__ = ["start_pool", "wait_pool"]
 
@@ -47,9 +47,11 @@ def start_pool(args: argparse.Namespace,
         return _WorkerServer(ConnectionServer(listener, make_handler(), mode=mode,
                                               limits=limits))
     host, port = args.address
-    pool = WorkerPool((host, port), make_server, workers=workers)
     try:
+        pool = WorkerPool((host, port), make_server, workers=workers)
         pool.start()
+    except OSError as exc:
+        raise listen_error(exc, host, port) from None
     except RuntimeError as exc:
         runtime_error(str(exc))
     return pool
