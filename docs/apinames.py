@@ -21,6 +21,8 @@ PUBLIC_MODULES = (
     "tlslite_mls.http",
     "tlslite_mls.identity",
     "tlslite_mls.tls",
+    "tlslite_mls.tls.server",
+    "tlslite_mls.workers",
     "tlslite_mls.mlstls",
     "tlslite_mls.store",
     "tlslite_mls.twoparty",

@@ -28,6 +28,8 @@ from typing import Any, Callable, Optional
 
 __all__ = ["WorkerPool", "default_workers", "REUSEPORT"]
 
+#: Whether this platform has ``SO_REUSEPORT`` (each worker then gets its own listening
+#: socket and the kernel spreads connections over them).
 REUSEPORT = hasattr(socket, "SO_REUSEPORT")
 
 
@@ -107,6 +109,7 @@ class WorkerPool:
 
     @property
     def address(self) -> tuple[str, int]:
+        """The ``(host, port)`` every worker serves."""
         return self._shared.getsockname()[:2]
 
     def start(self, timeout: float = 60.0) -> "WorkerPool":
@@ -139,6 +142,8 @@ class WorkerPool:
             p.join()
 
     def stop(self, wait: float = 10.0) -> None:
+        """Stop the workers: SIGTERM (each shuts its server down), then, for one still
+        running after ``wait`` seconds, SIGKILL; the listening socket is closed."""
         for p in self.processes:
             if p.is_alive():
                 p.terminate()

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[MLSTLSConnection], None]
 
+__all__ = ["MLSServer", "echo_handler", "main"]
+
 
 def echo_handler(conn: MLSTLSConnection) -> None:
     """Echo until the peer closes."""
@@ -96,6 +98,8 @@ class MLSServer:
 
     @property
     def address(self) -> tuple[str, int]:
+        """The ``(host, port)`` the server listens on (port 0 at construction picks a
+        free one; read it here)."""
         return self._sock.getsockname()
 
     @property
@@ -119,6 +123,8 @@ class MLSServer:
         return self
 
     def shutdown(self, wait: float = 5.0) -> None:
+        """Stop accepting, close the listening socket and wait up to ``wait`` seconds
+        for running connections to end."""
         self._stop.set()
         if self._acceptor is not None:
             self._acceptor.join(wait)
@@ -144,6 +150,8 @@ class MLSServer:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    """``python -m tlslite_mls.tls.server``: the echo server from the command line;
+    returns the exit status."""
     p = argparse.ArgumentParser(prog="python -m tlslite_mls.tls.server",
                                 description="Concurrent TLS extension mode echo server.")
     p.add_argument("--host", default="127.0.0.1")
