@@ -186,3 +186,21 @@ def test_echo_arrives_when_records_were_read_ahead(mls_tls):
         finally:
             server.stop()
         assert r.returncode == 0 and r.stdout == "ping\n", r.stderr
+
+
+def test_readme_cli_reference_names_every_option():
+    """The README's CLI reference stays complete: every option of server, client and
+    keygen is named there."""
+    text = (REPO / "README.md").read_text()
+    section = " ".join(text.split("### CLI reference", 1)[1].split("\n## ", 1)[0].split())
+    import argparse
+
+    from tlslite_mls.cli.parser import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("server", "client", "keygen"):
+        for action in sub.choices[command]._actions:
+            longs = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+            if longs:
+                assert any(f"`{o}" in section or f" {o}" in section for o in longs), \
+                    f"{command} {longs} missing from the README's CLI reference"
