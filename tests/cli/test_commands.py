@@ -204,3 +204,29 @@ def test_readme_cli_reference_names_every_option():
             if longs:
                 assert any(f"`{o}" in section or f" {o}" in section for o in longs), \
                     f"{command} {longs} missing from the README's CLI reference"
+
+
+def test_extension_mode_resume_across_client_runs(tmp_path):
+    """``client --session-key --store`` keeps the TLS session (tickets) and the MLS
+    group; a later run with ``--resume`` resumes both against a ``--tickets`` server."""
+    store = f"sqlite:///{tmp_path / 'client.db'}"
+    server = Server("--count", "2", "--identity", "srv", "--tickets")
+    try:
+        common = ["--expect-identity", "srv", "--store", store, "--session-key", "s1",
+                  "--linger", "0.5", f"127.0.0.1:{server.port}"]
+        first = run("client", *common, data="one")
+        second = run("client", "--resume", *common, data="two")
+    finally:
+        server.stop()
+    assert first.returncode == 0 and first.stdout == "one", first.stderr
+    assert second.returncode == 0 and second.stdout == "two", second.stderr
+    assert ", resumed" in second.stderr.splitlines()[0] and \
+        ", resumed" not in first.stderr.splitlines()[0]
+
+
+def test_extension_mode_resume_needs_a_kept_session(tmp_path):
+    r = run("client", "--resume", "--session-key", "nothing", "--store",
+            f"sqlite:///{tmp_path / 'c.db'}", "--expect-identity", "srv", "127.0.0.1:9")
+    assert r.returncode == 2 and r.stderr.startswith("error: no session kept under 'nothing'")
+    r = run("client", "--session-key", "x", "--expect-identity", "srv", "127.0.0.1:9")
+    assert r.returncode == 2 and r.stderr.startswith("error: --session-key keeps the session")

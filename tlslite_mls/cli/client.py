@@ -17,7 +17,7 @@ from tlslite.constants import AlertDescription
 from tlslite.errors import TLSRemoteAlert
 
 from ..tls import MLSClientSettings, MLSTLSConnection
-from .errors import CLIError, explain
+from .errors import CLIError, explain, usage_error
 from .network import connect
 from .identities import (client_authentication, is_ip, mls_identity, cli_store,
                          server_name, validated)
@@ -81,16 +81,26 @@ def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
 def run(args: argparse.Namespace) -> int:
     """The extension-mode client (options already checked)."""
     mls, how = make_client_settings(args)
+    resume = None
+    if args.resume:
+        from .sessions import load_session
+        resume = load_session(mls.store, args.session_key)
+        if resume is None:
+            usage_error(f"no session kept under {args.session_key!r} in {args.store}",
+                        "run once without --resume (against a server with --tickets)")
     host, port = args.address
     sock = connect(host, port, args.timeout)
     conn = MLSTLSConnection(sock, mls_settings=mls, keylog=args.keylog)
     conn.closeSocket = False  # closed here, after a fatal alert without a reset
     name = server_name(args)
+    # SNI carries host names only (RFC 6066 section 3); an IP is checked all the same.
+    hello = {"settings": tls_settings(), "serverName": None if is_ip(name) else name,
+             "alpn": [p.encode() for p in args.alpn] if args.alpn else None}
     try:
-        # SNI carries host names only (RFC 6066 section 3); an IP is checked all the same.
-        conn.handshakeClientCert(settings=tls_settings(),
-                                 serverName=None if is_ip(name) else name,
-                                 alpn=[p.encode() for p in args.alpn] if args.alpn else None)
+        if resume is not None:
+            conn.handshakeClientMLSResume(resume, **hello)
+        else:
+            conn.handshakeClientCert(**hello)
     except Exception as exc:  # noqa: BLE001 - report, don't trace
         lingering_close(sock)
         mismatch = _mismatch(exc, conn)
@@ -100,5 +110,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(client_summary(conn, how, mls.insecure), file=sys.stderr, flush=True)
     print_exporter(args.exporter_label, args.exporter_length, *extension_exporter(conn))
-    return stream(lambda: _pump(conn, sock, sys.stdin, sys.stdout.buffer, args.linger,
+    code = stream(lambda: _pump(conn, sock, sys.stdin, sys.stdout.buffer, args.linger,
                                 args.update_every), conn, sock)
+    if args.session_key:
+        from .sessions import save_session
+        if not save_session(mls.store, args.session_key, conn.session):
+            print("client: the server sent no session ticket (start it with --tickets): "
+                  "nothing kept for --resume", file=sys.stderr, flush=True)
+    return code

@@ -176,11 +176,12 @@ def add_client_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--linger", type=float, default=2.0, metavar="S",
                    help="seconds to wait for replies after stdin ends (default 2)")
     p.add_argument("--session-key", metavar="NAME",
-                   help="keep the session in --store under this name, for --resume (needed "
-                        "in MLS-TLS mode; in extension mode the default is HOST:PORT)")
+                   help="keep the session in --store (sqlite: or redis:) under this name for "
+                        "a later --resume (extension mode: the TLS session with its tickets "
+                        "and the MLS group; MLS-TLS: the MLS group)")
     p.add_argument("--resume", action="store_true",
-                   help="resume the session kept under --session-key (extension mode: a TLS "
-                        "ticket and the MLS group from --store; MLS-TLS: the MLS group)")
+                   help="resume the session kept under --session-key (extension mode: the "
+                        "server must issue tickets, e.g. --tickets)")
     p.add_argument("--no-initial-update", action="store_true",
                    help="MLS-TLS: skip the client's epoch change right after the handshake")
     p.add_argument("address", type=parse_address, metavar="HOST:PORT",

@@ -86,9 +86,15 @@ def normalize(args: argparse.Namespace) -> argparse.Namespace:
         args.mls = args.mls or "preferred"
         _refuse(args, _MLS_TLS_ONLY, "is an MLS-TLS option; add --mls-tls or drop it")
         if args.command == "client" and (args.resume or args.session_key):
-            usage_error("--resume and --session-key are MLS-TLS options: an extension-mode "
-                        "connection resumes within one process (see the context API)",
-                        "add --mls-tls, or drop them")
+            if args.resume and not args.session_key:
+                usage_error("--resume needs --session-key NAME",
+                            "give the name the session was kept under (with the same --store)")
+            if not args.store or args.store.startswith("memory:"):
+                usage_error("--session-key keeps the session in --store, which must outlive "
+                            "this run", "give --store sqlite:///PATH or redis://...")
+            if args.mls == "off":
+                usage_error("--session-key and --resume keep and resume an MLS group, and "
+                            "--mls off has none", "drop them, or --mls")
         if args.command == "server" and args.mls == "off" and args.store:
             usage_error("--store keeps MLS groups, and --mls off has none", "drop --store")
     if args.update_every < 0 or args.exporter_length < 1:
