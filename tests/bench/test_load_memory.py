@@ -35,3 +35,16 @@ def test_memory_smoke():
     assert cycles["client_epoch_changes"] == cycles["server_epoch_changes"] == 20
     assert [s["cycle"] for s in cycles["samples"]] == list(range(11))
     assert cycles["growth_from_cycle"] == 1 and cycles["growth_percent"] is not None
+
+
+def test_load_workers_smoke():
+    """``--workers 2``: two server processes on one port, one temporary SQLite store;
+    both serve (their summed counts match the clients'), no errors."""
+    r = _bench("load", "--clients", "6", "--threads-per-process", "3", "--seconds", "2",
+               "--messages", "2", "--workers", "2", timeout=300)
+    assert r["errors"] == 0, r["first_errors"]
+    assert r["server_workers"] == 2 and r["store"].startswith("sqlite:")
+    assert r["handshakes"] >= 6 and r["server"]["handshakes"] == r["handshakes"]
+    assert r["server_cpu_ms_per_handshake"] > 0
+    lat = r["handshake_latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]

@@ -89,7 +89,8 @@ class _ErrorLog(logging.Handler):
 class _Server:
     """``tls.server.MLSServer`` (the server the package ships) with a counting echo handler."""
 
-    def __init__(self, mls_key: bytes, store_url: Optional[str], tickets: bool) -> None:
+    def __init__(self, mls_key: bytes, store_url: Optional[str], tickets: bool,
+                 port: int = 0, reuseport: bool = False) -> None:
         from ..tls.certificates import throwaway_tls_identity
         from ..mls.credentials import Credential
         from ..tls import MLSServerSettings
@@ -107,9 +108,14 @@ class _Server:
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
         logger.addHandler(_ErrorLog(self.stats))
-        self.server = tls_server.MLSServer(("127.0.0.1", 0), tls.chain, tls.key, mls,
+        listener = None
+        if reuseport:  # one of several worker processes on one port
+            from ..workers import _listen
+            listener = _listen(("127.0.0.1", port), 512, True)
+        self.server = tls_server.MLSServer(("127.0.0.1", port), tls.chain, tls.key, mls,
                                            settings=_tls_settings(tickets),
-                                           handler=self.handle, backlog=512)
+                                           handler=self.handle, backlog=512,
+                                           listener=listener)
         self.port: int = self.server.address[1]
         self.base_threads = threading.active_count()
 
@@ -170,11 +176,12 @@ def _trace_diff(old: Any, new: Any, top: int) -> list[str]:
 
 
 def _server_main(conn: Any, mls_key: bytes, store_url: Optional[str], tickets: bool,
-                 trace: bool, max_seconds: float) -> None:
+                 trace: bool, max_seconds: float, port: int = 0,
+                 reuseport: bool = False) -> None:
     if trace:
         import tracemalloc
         tracemalloc.start(1)
-    server = _Server(mls_key, store_url, tickets)
+    server = _Server(mls_key, store_url, tickets, port, reuseport)
     server.start()
     deadline = time.monotonic() + max_seconds
     snapshots: dict[str, Any] = {}
@@ -217,14 +224,17 @@ class ServerProcess:
     """Handle of the forked echo server: its port, its pid, and its control pipe."""
 
     def __init__(self, store_url: Optional[str] = None, tickets: bool = False,
-                 trace: bool = False, max_seconds: float = 600.0) -> None:
+                 trace: bool = False, max_seconds: float = 600.0, port: int = 0,
+                 reuseport: bool = False, mls_key: Optional[bytes] = None) -> None:
         from ..mls.crypto import get_cipher_suite
-        mls_key, _ = get_cipher_suite(MLS_SUITE).generate_signature_key_pair()
+        if mls_key is None:
+            mls_key, _ = get_cipher_suite(MLS_SUITE).generate_signature_key_pair()
+        self.mls_key = mls_key
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_server_main, daemon=True,
                                    args=(child, mls_key, store_url, tickets, trace,
-                                         max_seconds))
+                                         max_seconds, port, reuseport))
         self.process.start()
         child.close()
         if not self._conn.poll(60):
@@ -269,6 +279,37 @@ class ServerProcess:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(5)
+
+
+class ServerWorkers:
+    """``workers`` echo server processes on one port (``SO_REUSEPORT``), one identity,
+    one store; ``call("info")`` and ``stop()`` sum their statistics."""
+
+    _SUMMED = ("handshakes", "active", "echo_messages", "epoch_changes", "errors",
+               "connection_threads", "rss_kb", "cpu_s")
+
+    def __init__(self, workers: int, store_url: Optional[str], max_seconds: float) -> None:
+        from ..workers import REUSEPORT
+        if not REUSEPORT:
+            raise RuntimeError("bench load --workers needs SO_REUSEPORT")
+        first = ServerProcess(store_url, max_seconds=max_seconds, reuseport=True)
+        self.processes = [first] + [
+            ServerProcess(store_url, max_seconds=max_seconds, port=first.port,
+                          reuseport=True, mls_key=first.mls_key) for _ in range(workers - 1)]
+        self.port = first.port
+
+    def _sum(self, infos: list[dict]) -> dict:
+        if not all(infos):
+            return {}
+        out: dict = {k: sum(i.get(k) or 0 for i in infos) for k in self._SUMMED}
+        out["first_errors"] = [e for i in infos for e in i.get("first_errors", [])]
+        return out
+
+    def call(self, cmd: str, arg: Any = None, timeout: float = 60.0) -> dict:
+        return self._sum([p.call(cmd, arg, timeout) for p in self.processes])
+
+    def stop(self, timeout: float = 10.0) -> dict:
+        return self._sum([p.stop(timeout) for p in self.processes])
 
 
 # ----------------------------------------------------------------------------

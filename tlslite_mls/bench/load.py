@@ -33,7 +33,7 @@ import threading
 import time
 from typing import Any, Optional, Sequence
 
-from .echo_server import FIRST_ERRORS, ClientSide, ServerProcess, echo, settle
+from .echo_server import FIRST_ERRORS, ClientSide, ServerProcess, ServerWorkers, echo, settle
 
 JOIN_GRACE = 60.0  # seconds a session may run past the deadline before it counts as hung
 
@@ -116,8 +116,29 @@ def _percentile(sorted_values: list[float], q: float) -> Optional[float]:
 
 
 def run(clients: int = 50, seconds: float = 20.0, threads_per_process: int = 25,
-        messages: int = 10, updates: int = 1, store_url: Optional[str] = None) -> dict:
-    server = ServerProcess(store_url, max_seconds=seconds + JOIN_GRACE + 120)
+        messages: int = 10, updates: int = 1, store_url: Optional[str] = None,
+        workers: int = 1) -> dict:
+    """``workers`` > 1: that many server processes on one port, sharing ``store_url``
+    (default: a temporary SQLite file, so the KeyPackage replay cache is shared)."""
+    import tempfile
+    tmp = None
+    if workers > 1:
+        if store_url is None:
+            tmp = tempfile.TemporaryDirectory(prefix="tlslite-mls-load-")
+            store_url = f"sqlite:///{tmp.name}/store.db"
+        server: Any = ServerWorkers(workers, store_url, seconds + JOIN_GRACE + 120)
+    else:
+        server = ServerProcess(store_url, max_seconds=seconds + JOIN_GRACE + 120)
+    try:
+        return _run(server, clients, seconds, threads_per_process, messages, updates,
+                    store_url, workers)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _run(server: Any, clients: int, seconds: float, threads_per_process: int,
+         messages: int, updates: int, store_url: Optional[str], workers: int) -> dict:
     ctx = multiprocessing.get_context("fork")
     n_proc = math.ceil(clients / threads_per_process)
     sizes = [clients // n_proc + (1 if i < clients % n_proc else 0) for i in range(n_proc)]
@@ -174,7 +195,11 @@ def run(clients: int = 50, seconds: float = 20.0, threads_per_process: int = 25,
         "echo_messages_per_s": total["messages"] / wall if wall > 0 else 0.0,
         "handshake_latency_ms": {"p50": _ms(_percentile(lat, 50)),
                                  "p95": _ms(_percentile(lat, 95)),
+                                 "p99": _ms(_percentile(lat, 99)),
                                  "max": _ms(lat[-1] if lat else None)},
+        "server_workers": workers,
+        "server_cpu_ms_per_handshake": (final["cpu_s"] - cpu0) * 1000 / total["handshakes"]
+        if final and total["handshakes"] else None,
         "errors": total["errors"] + server_errors, "first_errors": first[:FIRST_ERRORS],
         "server": {"handshakes": final.get("handshakes"),
                    "epoch_changes": final.get("epoch_changes"),
@@ -191,18 +216,23 @@ def _ms(seconds: Optional[float]) -> Optional[float]:
 
 def report(r: dict, out: Any = sys.stdout) -> None:
     lat = r["handshake_latency_ms"]
+    workers = r.get("server_workers", 1)
+    against = "one server process" if workers == 1 else f"{workers} server processes"
     print(f"{r['clients']} concurrent MLS clients ({r['client_processes']} processes) against "
-          f"one server process, {r['wall_s']:.1f} s, store {r['store']}", file=out)
+          f"{against}, {r['wall_s']:.1f} s, store {r['store']}", file=out)
     print(f"  handshakes      {r['handshakes_per_s']:8.1f} /s  ({r['handshakes']}; latency "
-          f"p50 {lat['p50'] or 0:.0f} ms, p95 {lat['p95'] or 0:.0f} ms)", file=out)
+          f"p50 {lat['p50'] or 0:.0f} ms, p95 {lat['p95'] or 0:.0f} ms, "
+          f"p99 {lat['p99'] or 0:.0f} ms)", file=out)
     print(f"  epoch changes   {r['updates_per_s']:8.1f} /s  ({r['epoch_changes']}, of which "
           f"{r['explicit_updates']} explicit mls_update)", file=out)
     print(f"  echo messages   {r['echo_messages_per_s']:8.1f} /s  ({r['echo_messages']})",
           file=out)
     srv = r["server"]
     if srv["cpu_s"] is not None:
-        print(f"  server CPU {srv['cpu_s']:.1f} s, RSS at the end "
-              f"{(srv['rss_kb'] or 0) / 1024:.1f} MiB", file=out)
+        per = r.get("server_cpu_ms_per_handshake")
+        print(f"  server CPU {srv['cpu_s']:.1f} s"
+              + (f" ({per:.2f} ms per handshake)" if per else "")
+              + f", RSS at the end {(srv['rss_kb'] or 0) / 1024:.1f} MiB", file=out)
     print(f"  errors {r['errors']}", file=out)
     for e in r["first_errors"]:
         print(f"    {e}", file=out)
@@ -222,15 +252,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="echo messages per session (default 10)")
     p.add_argument("--updates", type=int, default=1,
                    help="mls_update calls per session, among the messages (default 1)")
-    p.add_argument("--store", help="state store URL for the server (default: memory)")
+    p.add_argument("--store", help="state store URL for the server (default: memory; "
+                   "with --workers, a temporary SQLite file)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes on the one port, SO_REUSEPORT (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(list(argv) if argv is not None else None)
+    if args.workers < 1:
+        p.error("--workers must be at least 1")
     if args.clients < 1 or args.threads_per_process < 1 or args.seconds <= 0:
         p.error("--clients and --threads-per-process must be at least 1, --seconds above 0")
     if args.messages < 1 or args.updates < 0:
         p.error("--messages must be at least 1 and --updates at least 0")
     result = run(args.clients, args.seconds, args.threads_per_process, args.messages,
-                 args.updates, args.store)
+                 args.updates, args.store, args.workers)
     if args.json:
         print(json.dumps(result))
     else:
