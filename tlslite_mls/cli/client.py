@@ -49,15 +49,6 @@ def _mismatch(exc: BaseException, conn: MLSTLSConnection) -> Optional[CLIError]:
     return None
 
 
-def _unread(conn: MLSTLSConnection) -> bool:
-    """Data that waits without I/O: decrypted application data, or record bytes the
-    record layer read ahead from the socket (``select`` will not signal those again)."""
-    if getattr(conn, "_readBuffer", None):
-        return True
-    ahead = getattr(getattr(conn, "_recordLayer", None), "_ahead", None)
-    return ahead is not None and ahead.end > ahead.start
-
-
 def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
           linger: float, update_every: int) -> None:
     chunks = 0
@@ -71,10 +62,14 @@ def _pump(conn: MLSTLSConnection, sock: socket.socket, stdin: Any, stdout: Any,
             conn.mls_update()
 
     def receive() -> Optional[bytes]:
+        # An empty read is the end only once the peer closed: the fast read returns
+        # nothing for a record without application data (a session ticket).
         data = conn.read(max=16384)
-        return bytes(data) if data else None
+        if data:
+            return bytes(data)
+        return None if conn.closed else b""
     pump_stdio(sock, stdin, stdout, linger,
-               buffered=lambda: _unread(conn),
+               buffered=lambda: bool(getattr(conn, "_readBuffer", None)),
                send=send, receive=receive, closed=lambda: conn.closed, bounded_reads=True)
 
 
