@@ -108,3 +108,24 @@ def test_connections_use_openssl_aeads_in_every_epoch(monkeypatch, pki, cipher):
     # handshake, application, two epochs and the KeyUpdates, both sides
     assert len(watch.created) >= 16 and set(watch.created) == {("OpenSSLAEAD", cipher)}
     assert not watch.pure_python
+
+
+@pytest.mark.parametrize("suite", [CipherSuite.TLS_AES_128_GCM_SHA256,
+                                   CipherSuite.TLS_AES_256_GCM_SHA384,
+                                   CipherSuite.TLS_CHACHA20_POLY1305_SHA256])
+@pytest.mark.parametrize("client", [True, False])
+def test_pending_states_match_tlslite(suite, client):
+    """Our one-shot HKDF pending states protect records exactly as tlslite-ng's do."""
+    ours, theirs = OpenSSLRecordLayer(None), RecordLayer(None)
+    size = 48 if suite in CipherSuite.sha384PrfSuites else 32
+    cl, sr = bytearray(os.urandom(size)), bytearray(os.urandom(size))
+    for layer in (ours, theirs):
+        layer.client = client
+        layer.calcTLS1_3PendingState(suite, cl, sr, ["python"])
+    for name in ("_pendingWriteState", "_pendingReadState"):
+        a, b = getattr(ours, name), getattr(theirs, name)
+        assert a.fixedNonce == b.fixedNonce and len(a.fixedNonce) == 12
+        assert a.macContext is None
+        nonce, data = bytearray(a.fixedNonce), bytearray(b"header")
+        sealed = a.encContext.seal(nonce, bytearray(b"record"), data)
+        assert sealed == b.encContext.seal(nonce, bytearray(b"record"), data)

@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from tlslite.constants import CipherSuite, GroupName
 from tlslite.errors import TLSIllegalParameterException
 from tlslite.keyexchange import ECDHKeyExchange
-from tlslite.recordlayer import RecordLayer
+from tlslite.recordlayer import ConnectionState, RecordLayer
+
+from .hkdf import expand_label
 
 _X25519_SIZE = 32
 _TAG = 16
@@ -136,3 +138,24 @@ class OpenSSLRecordLayer(RecordLayer):
         elif cipherSuite in CipherSuite.chacha20Suites:
             factory = _chacha20_poly1305
         return key_length, iv_length, factory
+
+    def calcTLS1_3PendingState(self, cipherSuite: int, cl_traffic_secret: Any,  # noqa: N802,N803
+                               sr_traffic_secret: Any, implementations: Any) -> None:
+        """tlslite-ng's pending states of both directions (RFC 8446 section 7.3), the
+        keys and IVs expanded with one-shot ``hmac.digest`` (tls/hkdf.py): the same
+        bytes, without tlslite-ng's per-call HMAC objects."""
+        prf_name = "sha384" if cipherSuite in CipherSuite.sha384PrfSuites else "sha256"
+        key_length, _, cipher_func = self._getCipherSettings(cipherSuite)
+        states = []
+        for secret in (cl_traffic_secret, sr_traffic_secret):
+            state = ConnectionState()
+            state.macContext = None
+            state.encContext = cipher_func(
+                expand_label(secret, b"key", b"", key_length, prf_name), implementations)
+            state.fixedNonce = expand_label(secret, b"iv", b"", 12, prf_name)
+            states.append(state)
+        client_state, server_state = states
+        if self.client:
+            self._pendingWriteState, self._pendingReadState = client_state, server_state
+        else:
+            self._pendingWriteState, self._pendingReadState = server_state, client_state

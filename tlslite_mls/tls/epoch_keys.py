@@ -24,9 +24,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from tlslite.constants import CipherSuite
-from tlslite.utils.cryptomath import HKDF_expand_label, derive_secret, secureHMAC
 
 from ..twoparty.config import SHARED_SECRET_LABEL
+from .hkdf import derive_secret, expand_label, extract
 
 
 # Labels of the store keys derived from a session's resumption secret (our own); the
@@ -46,8 +46,8 @@ def prf_params(cipher_suite: int) -> tuple[str, int]:
 
 def early_secret(prf_name: str, prf_size: int, psk: Optional[bytes]) -> bytearray:
     """HKDF-Extract(0, PSK); no PSK (or the all-zero one) gives the usual constant."""
-    ikm = bytearray(psk) if psk is not None else bytearray(prf_size)
-    return secureHMAC(bytearray(prf_size), ikm, prf_name)
+    ikm = bytes(psk) if psk is not None else bytes(prf_size)
+    return extract(bytes(prf_size), ikm, prf_name)
 
 
 def epoch_traffic_secrets(shared: bytes, early: bytes, transcript: Any,
@@ -56,12 +56,13 @@ def epoch_traffic_secrets(shared: bytes, early: bytes, transcript: Any,
 
     ``transcript`` is a tlslite ``HandshakeHashes`` over ClientHello..server Finished.
     """
-    salt = derive_secret(bytearray(early), bytearray(b"derived"), None, prf_name)
-    hs = secureHMAC(salt, bytearray(shared), prf_name)
-    salt = derive_secret(hs, bytearray(b"derived"), None, prf_name)
-    main = secureHMAC(salt, bytearray(prf_size), prf_name)
-    client = derive_secret(main, bytearray(b"c ap traffic"), transcript, prf_name)
-    server = derive_secret(main, bytearray(b"s ap traffic"), transcript, prf_name)
+    salt = derive_secret(early, b"derived", None, prf_name)
+    hs = extract(salt, shared, prf_name)
+    salt = derive_secret(hs, b"derived", None, prf_name)
+    main = extract(salt, bytes(prf_size), prf_name)
+    messages = transcript.digest(prf_name)
+    client = derive_secret(main, b"c ap traffic", messages, prf_name)
+    server = derive_secret(main, b"s ap traffic", messages, prf_name)
     return client, server
 
 
@@ -79,4 +80,4 @@ def store_key(resumption_secret: bytes, client: bool) -> bytes:
     """
     secret = bytearray(resumption_secret)
     name = "sha384" if len(secret) == 48 else "sha256"
-    return bytes(HKDF_expand_label(secret, _STORE_KEY_LABELS[bool(client)], b"", 32, name))
+    return bytes(expand_label(secret, _STORE_KEY_LABELS[bool(client)], b"", 32, name))
