@@ -285,3 +285,20 @@ def test_state_of_version_1_still_read():
     assert data.endswith(b"\x00")  # an empty list of past resumption PSKs
     old = Group.import_state(b"\x00\x01" + data[2:-1])
     assert old.epoch == b.epoch and exporters_equal(old, a) and not old._past_resumption_psks
+
+
+def test_fork_is_an_independent_scratch_copy():
+    """Group.fork: processing and retiring the copy leaves the original as it was (the
+    PrivateMessage consumes a secret-tree key of the copy only), and the copy reaches
+    the epoch an export/import copy reaches."""
+    a, b = two_party()
+    pending = b.commit()
+    before = a.export_state()
+    scratch = a.fork()
+    staged = scratch.process(pending.message_bytes)
+    via_codec = Group.import_state(before, a.config).process(pending.message_bytes)
+    assert staged.group.export_state() == via_codec.group.export_state()
+    scratch.retire()
+    assert scratch.secrets.wiped and not a.secrets.wiped
+    assert a.export_state() == before
+    assert a.process(pending.message_bytes).epoch == 2  # the key is still unused here

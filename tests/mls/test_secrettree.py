@@ -157,3 +157,16 @@ def test_sender_data_sample_is_prefix():
     k1 = sender_data_key_nonce(CS, SECRET, b"a" * 40)
     assert k1 == sender_data_key_nonce(CS, SECRET, b"a" * 32 + b"b" * 8)
     assert k1 != sender_data_key_nonce(CS, SECRET, b"a" * 31)
+
+
+def test_copy_ratchets_independently():
+    """SecretTree.copy: keys consumed or wiped in the copy stay available in the original."""
+    from tlslite_mls.mls.crypto import get_cipher_suite
+    from tlslite_mls.mls.secrettree import SecretTree
+    tree = SecretTree(get_cipher_suite(1), bytes(range(32)), 2)
+    assert tree.next_encryption_key(0, False)[0] == 0
+    copy = tree.copy()
+    assert copy.next_encryption_key(0, False) == tree.next_encryption_key(0, False)
+    assert copy.decryption_key(1, False, 0) == tree.decryption_key(1, False, 0)
+    copy.wipe()
+    assert tree.generation(0, False) == 2 and tree.next_encryption_key(0, False)[0] == 2

@@ -247,6 +247,25 @@ class Group:
         group._past_resumption_psks = parts.past_resumption_psks
         return group
 
+    def fork(self) -> "Group":
+        """A scratch copy of this epoch: what ``import_state(export_state())`` gives,
+        without the codec round trip or reloading the signing key.
+
+        Everything that processing a message or :meth:`retire` changes (the secret
+        tree, the secrets, the private keys, the caches) is copied; the tree, the
+        context and the configuration are shared, as they are never changed in place.
+        """
+        new = Group.__new__(Group)
+        new.__dict__.update(self.__dict__)
+        new.tree = self.tree.copy()
+        new.private = self.private.copy()
+        new.secrets = dataclasses.replace(self.secrets)
+        new.secret_tree = self.secret_tree.copy()
+        new._proposals = dict(self._proposals)
+        new._own_update_keys = dict(self._own_update_keys)
+        new._past_resumption_psks = dict(self._past_resumption_psks)
+        return new
+
     def retire(self) -> None:
         """Drop every secret of this epoch: called once the next epoch is in use."""
         if self.retired:

@@ -281,6 +281,21 @@ class SecretTree:
         """The next generation ``leaf``'s ratchet will produce."""
         return self._ratchet(leaf, handshake).generation
 
+    def copy(self) -> "SecretTree":
+        """An independent tree in the same state: consuming keys of either leaves the
+        other's untouched (for trying a message on a scratch copy of a group)."""
+        new = SecretTree.__new__(SecretTree)
+        for name in SecretTree.__slots__:
+            setattr(new, name, getattr(self, name))
+        new._nodes = dict(self._nodes)
+        ratchets = {}
+        for index, r in self._ratchets.items():
+            c = _Ratchet.__new__(_Ratchet)
+            c.secret, c.generation, c.skipped = r.secret, r.generation, dict(r.skipped)
+            ratchets[index] = c
+        new._ratchets = ratchets
+        return new
+
     def wipe(self) -> None:
         """Drop every secret and key: the epoch is over."""
         self._nodes.clear()

@@ -617,7 +617,7 @@ class TwoPartySession:
         if epoch != base.epoch:
             raise WrongEpoch(f"commit for epoch {epoch}, expected {base.epoch}")
         msg = MLSMessage.deserialize(commit)
-        scratch = Group.import_state(base.export_state(), base.config)
+        scratch = base.fork()
         staged: Any = None
         try:
             staged = scratch.process(msg)
