@@ -30,6 +30,7 @@ class CLIError(Exception):
         self.code = code
 
     def line(self) -> str:
+        """``error: MESSAGE; HINT``, the one line on stderr."""
         return f"error: {self.message}" + (f"; {self.hint}" if self.hint else "")
 
 

@@ -173,6 +173,7 @@ def server_name(args: argparse.Namespace) -> str:
 
 
 def is_ip(name: str) -> bool:
+    """Whether ``name`` is an IP address (SNI carries host names only)."""
     try:
         ipaddress.ip_address(name)
     except ValueError:

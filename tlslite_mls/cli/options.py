@@ -22,6 +22,7 @@ class Parser(argparse.ArgumentParser):
     """``argparse`` with one-line errors: ``error: MESSAGE; see PROG --help`` (exit 2)."""
 
     def error(self, message: str) -> NoReturn:
+        """One line and exit code 2, instead of argparse's usage block."""
         print(f"error: {message}; see '{self.prog} --help'", file=sys.stderr, flush=True)
         raise SystemExit(USAGE)
 
@@ -103,12 +104,14 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_pin(p: argparse.ArgumentParser, peer: str) -> None:
+    """``--pin`` (alias ``--expect-key``): keys the ``peer`` must hold."""
     p.add_argument("--pin", "--expect-key", dest="pin", action="append", metavar="FILE",
                    help=f"accept only a {peer} holding this key: a public identity file "
                         "('keygen --export-public'), repeatable")
 
 
 def add_server_auth(p: argparse.ArgumentParser) -> None:
+    """How a server judges clients."""
     p.add_argument("--trust-anchor", metavar="FILE",
                    help="PEM CA certificates: clients need an x509 MLS credential chaining "
                         "to them (and carrying --expect-identity, if given)")
@@ -118,6 +121,7 @@ def add_server_auth(p: argparse.ArgumentParser) -> None:
 
 
 def add_client_auth(p: argparse.ArgumentParser) -> None:
+    """How a client judges the server (MLS credential, and classic fallback's certificate)."""
     p.add_argument("--trust-anchor", metavar="FILE",
                    help="PEM CA certificates: for an x509 server MLS credential, and for the "
                         "server's TLS certificate on classic fallback (default: the system "

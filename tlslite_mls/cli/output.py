@@ -20,6 +20,7 @@ __all__ = ["suite_name", "summary", "tls_suite_name", "client_summary", "mls_tls
 
 
 def suite_name(suite: Optional[int]) -> str:
+    """``0x0001 MLS_128_...`` for a summary line; ``-`` when there is none."""
     if suite is None:
         return "-"
     try:
