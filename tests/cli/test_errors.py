@@ -166,4 +166,4 @@ def test_options_of_the_other_mode_are_refused(args, start):
 def test_unknown_option_is_one_line():
     r = run("client", "--no-such-option", "127.0.0.1:9")
     assert_one_line(r, 2, "error: unrecognized arguments: --no-such-option",
-                    "see 'tlslite-mls")
+                    "see 'tlslite-mls client --help'")

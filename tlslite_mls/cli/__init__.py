@@ -17,7 +17,7 @@ from .errors import CLIError, report, usage_error
 from .identities import open_cli_store, peer_authentication, validated
 from .options import parse_address
 from .output import pump_stdio
-from .parser import DELEGATED, PROG, build_parser, normalize
+from .parser import DELEGATED, PROG, build_parser, normalize, parse
 from .server import tls_settings
 from ..tls.certificates import load_tls_identity, throwaway_tls_identity
 
@@ -46,7 +46,7 @@ def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in DELEGATED:
         module = importlib.import_module(DELEGATED[argv[0]][0])
         return int(module.main(argv[1:]) or 0)
-    args = normalize(build_parser().parse_args(argv))
+    args = parse(argv)
     if args.command == "keygen":
         from ..keygen import cmd_keygen
         return cmd_keygen(args)

@@ -8,7 +8,7 @@ import argparse
 from .errors import usage_error
 from .options import Parser, add_client_options, add_server_options
 
-__all__ = ["build_parser", "normalize", "DELEGATED", "PROG"]
+__all__ = ["build_parser", "parse", "normalize", "DELEGATED", "PROG"]
 
 PROG = "tlslite-mls"
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the version (and those of tlslite-ng, cryptography, Python) "
                         "and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p.set_defaults(_subparsers=sub)
     add_server_options(sub.add_parser(
         "server", help="echo server of either mode",
         description="Echo server: TLS 1.3 with the MLS extension (classic TLS 1.3 for "
@@ -53,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
     return p
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse and check ``argv``; an unknown option is named with its command's help."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = args._subparsers.choices.get(args.command, parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    del args._subparsers
+    return normalize(args)
 
 
 def _refuse(args: argparse.Namespace, options: list[tuple[str, str]], why: str) -> None:
