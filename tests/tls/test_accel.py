@@ -129,3 +129,22 @@ def test_pending_states_match_tlslite(suite, client):
         nonce, data = bytearray(a.fixedNonce), bytearray(b"header")
         sealed = a.encContext.seal(nonce, bytearray(b"record"), data)
         assert sealed == b.encContext.seal(nonce, bytearray(b"record"), data)
+
+
+@pytest.mark.parametrize("client", [True, False])
+def test_one_direction_matches_both_directions(client):
+    """prepare_tls13_direction (an epoch change's switch) builds exactly the state that
+    calcTLS1_3PendingState builds for that direction."""
+    suite = CipherSuite.TLS_AES_256_GCM_SHA384
+    cl, sr = bytearray(os.urandom(48)), bytearray(os.urandom(48))
+    both, one = OpenSSLRecordLayer(None), OpenSSLRecordLayer(None)
+    both.client = one.client = client
+    both.calcTLS1_3PendingState(suite, cl, sr, None)
+    one.prepare_tls13_direction(suite, cl if client else sr, write=True)
+    one.prepare_tls13_direction(suite, sr if client else cl, write=False)
+    nonce, data = bytearray(12), bytearray(b"header")
+    for name in ("_pendingWriteState", "_pendingReadState"):
+        a, b = getattr(both, name), getattr(one, name)
+        assert a.fixedNonce == b.fixedNonce
+        assert a.encContext.seal(nonce, bytearray(b"x"), data) == \
+            b.encContext.seal(nonce, bytearray(b"x"), data)

@@ -144,18 +144,29 @@ class OpenSSLRecordLayer(RecordLayer):
         """tlslite-ng's pending states of both directions (RFC 8446 section 7.3), the
         keys and IVs expanded with one-shot ``hmac.digest`` (tls/hkdf.py): the same
         bytes, without tlslite-ng's per-call HMAC objects."""
-        prf_name = "sha384" if cipherSuite in CipherSuite.sha384PrfSuites else "sha256"
-        key_length, _, cipher_func = self._getCipherSettings(cipherSuite)
-        states = []
-        for secret in (cl_traffic_secret, sr_traffic_secret):
-            state = ConnectionState()
-            state.macContext = None
-            state.encContext = cipher_func(
-                expand_label(secret, b"key", b"", key_length, prf_name), implementations)
-            state.fixedNonce = expand_label(secret, b"iv", b"", 12, prf_name)
-            states.append(state)
-        client_state, server_state = states
+        client_state = self._tls13_state(cipherSuite, cl_traffic_secret, implementations)
+        server_state = self._tls13_state(cipherSuite, sr_traffic_secret, implementations)
         if self.client:
             self._pendingWriteState, self._pendingReadState = client_state, server_state
         else:
             self._pendingWriteState, self._pendingReadState = server_state, client_state
+
+    def prepare_tls13_direction(self, cipher_suite: int, traffic_secret: Any, write: bool,
+                                implementations: Any = None) -> None:
+        """The pending state of one direction only (``write``: ours, else the peer's),
+        for an epoch change, which switches the two directions at different times."""
+        state = self._tls13_state(cipher_suite, traffic_secret, implementations)
+        if write:
+            self._pendingWriteState = state
+        else:
+            self._pendingReadState = state
+
+    def _tls13_state(self, cipher_suite: int, secret: Any, implementations: Any) -> Any:
+        prf_name = "sha384" if cipher_suite in CipherSuite.sha384PrfSuites else "sha256"
+        key_length, _, cipher_func = self._getCipherSettings(cipher_suite)
+        state = ConnectionState()
+        state.macContext = None
+        state.encContext = cipher_func(
+            expand_label(secret, b"key", b"", key_length, prf_name), implementations)
+        state.fixedNonce = expand_label(secret, b"iv", b"", 12, prf_name)
+        return state

@@ -50,20 +50,32 @@ def early_secret(prf_name: str, prf_size: int, psk: Optional[bytes]) -> bytearra
     return extract(bytes(prf_size), ikm, prf_name)
 
 
+def epoch_main_secret(shared: bytes, early: bytes, prf_name: str,
+                      prf_size: int) -> bytearray:
+    """main_e of the module docstring for one epoch's ``shared_e``."""
+    salt = derive_secret(early, b"derived", None, prf_name)
+    hs = extract(salt, shared, prf_name)
+    salt = derive_secret(hs, b"derived", None, prf_name)
+    return extract(salt, bytes(prf_size), prf_name)
+
+
+def epoch_traffic_secret(main: bytes, client: bool, transcript: Any,
+                         prf_name: str) -> bytearray:
+    """c_ap_traffic_e (``client``) or s_ap_traffic_e from main_e: an epoch change
+    switches one direction at a time, so each switch derives only its own."""
+    label = b"c ap traffic" if client else b"s ap traffic"
+    return derive_secret(main, label, transcript.digest(prf_name), prf_name)
+
+
 def epoch_traffic_secrets(shared: bytes, early: bytes, transcript: Any,
                           prf_name: str, prf_size: int) -> tuple[bytearray, bytearray]:
     """(client, server) application traffic secrets for one epoch's ``shared_e``.
 
     ``transcript`` is a tlslite ``HandshakeHashes`` over ClientHello..server Finished.
     """
-    salt = derive_secret(early, b"derived", None, prf_name)
-    hs = extract(salt, shared, prf_name)
-    salt = derive_secret(hs, b"derived", None, prf_name)
-    main = extract(salt, bytes(prf_size), prf_name)
-    messages = transcript.digest(prf_name)
-    client = derive_secret(main, b"c ap traffic", messages, prf_name)
-    server = derive_secret(main, b"s ap traffic", messages, prf_name)
-    return client, server
+    main = epoch_main_secret(shared, early, prf_name, prf_size)
+    return (epoch_traffic_secret(main, True, transcript, prf_name),
+            epoch_traffic_secret(main, False, transcript, prf_name))
 
 
 def key_exports(prf_size: int) -> list[tuple[bytes, bytes, int]]:

@@ -55,8 +55,8 @@ from tlslite.tlsconnection import TLSConnection
 
 from . import engine as _engine
 from . import keylog as _keylog
-from .epoch_keys import (SHARED_SECRET_LABEL, early_secret,
-                         epoch_traffic_secrets, key_exports, prf_params, store_key)
+from .epoch_keys import (SHARED_SECRET_LABEL, early_secret, epoch_main_secret,
+                         epoch_traffic_secret, key_exports, prf_params, store_key)
 from .errors import (MLSPostHandshakeError, MLSResumptionError, MLSUpdateInFlight,
                      MLSUsageLimitReached, alert_for, describe)
 from .tickets import MLSTicketMixin, link_group, store_of
@@ -420,11 +420,12 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
             shared = keys.export(SHARED_SECRET_LABEL, b"", st.prf_size)
         finally:
             keys.wipe()
-        client, server = epoch_traffic_secrets(shared, st.early, st.transcript,
-                                               st.prf_name, st.prf_size)
-        layer = self._recordLayer
-        layer.calcTLS1_3PendingState(st.suite, client, server, None)
+        main = epoch_main_secret(shared, st.early, st.prf_name, st.prf_size)
+        # The direction that switches: ours when sending, the peer's when receiving.
         mine_is_client = self._client == sending
+        secret = epoch_traffic_secret(main, mine_is_client, st.transcript, st.prf_name)
+        layer = self._recordLayer
+        layer.prepare_tls13_direction(st.suite, secret, sending)
         if sending:
             layer.changeWriteState()
             st.write_records = st.write_bytes = 0
@@ -435,15 +436,18 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
                       else "server", event.epoch)
         # A later TLS KeyUpdate chains from the epoch's secret (generations reset).
         if mine_is_client:
-            self.session.cl_app_secret = client
+            self.session.cl_app_secret = secret
         else:
-            self.session.sr_app_secret = server
+            self.session.sr_app_secret = secret
         path = getattr(self, "_mls_keylog_path", None)
         random = getattr(self, "_mls_client_random", None)
         if path and random is not None and not sending:
             # Written when this side completes the epoch (the reading switch is always
             # its last), both secrets at once: both peers' logs then list the same
             # epochs, as they do for the handshake.
+            other = epoch_traffic_secret(main, not mine_is_client, st.transcript,
+                                         st.prf_name)
+            client, server = (secret, other) if mine_is_client else (other, secret)
             _keylog.write_lines(path, random,
                                 [(EPOCH_KEYLOG_LABELS[0].format(event.epoch), client),
                                  (EPOCH_KEYLOG_LABELS[1].format(event.epoch), server)])
