@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from tlslite_mls.bench.hostile import good_handshake
+
 PY = sys.executable
 REPO = Path(__file__).resolve().parent.parent
 DECODE_ERROR = 50
@@ -140,29 +142,4 @@ def closed_by_peer(sock: socket.socket, timeout: float) -> bool:
 
 def good_client(port: int, mls_tls: bool, timeout: float = 30) -> float:
     """One full handshake and an echo; returns the seconds the handshake took."""
-    from tlslite_mls.mls.auth import AcceptAnyCredential
-    start = time.perf_counter()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        if mls_tls:
-            from tlslite_mls.mlstls import MLSTLSClient, MLSTLSClientSettings
-            conn = MLSTLSClient(sock, MLSTLSClientSettings(auth_policy=AcceptAnyCredential(),
-                                                           initial_update=False))
-            conn.handshake()
-            took = time.perf_counter() - start
-            conn.write(b"ping")
-            assert conn.read() == b"ping"
-        else:
-            from tlslite_mls.cli import tls_settings
-            from tlslite_mls.tls import MLSClientSettings, MLSTLSConnection
-            conn = MLSTLSConnection(sock, mls_settings=MLSClientSettings(
-                auth_policy=AcceptAnyCredential()))
-            conn.handshakeClientCert(settings=tls_settings())
-            took = time.perf_counter() - start
-            assert conn.mls_negotiated
-            conn.write(b"ping")
-            assert bytes(conn.read()) == b"ping"
-        conn.close()
-        return took
-    finally:
-        sock.close()
+    return good_handshake(port, mls_tls, timeout)

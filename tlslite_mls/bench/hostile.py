@@ -144,19 +144,18 @@ def _malformed_stream(port: int, hellos: list[bytes], count: int, answered: list
             pass
 
 
-def _good_handshake(port: int, mls_tls: bool) -> float:
+def good_handshake(port: int, mls_tls: bool, timeout: float = 60) -> float:
+    """One full handshake and an echo against 127.0.0.1:``port``, the good client the
+    hostile traffic must not starve; returns the seconds the handshake took."""
     from ..mls.auth import AcceptAnyCredential
     start = time.perf_counter()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         if mls_tls:
             from ..mlstls import MLSTLSClient, MLSTLSClientSettings
             conn = MLSTLSClient(sock, MLSTLSClientSettings(auth_policy=AcceptAnyCredential(),
                                                            initial_update=False))
             conn.handshake()
-            took = time.perf_counter() - start
-            conn.write(b"ping")
-            conn.read()
         else:
             from ..cli.server import tls_settings
             from ..tls import MLSClientSettings, MLSTLSConnection
@@ -165,11 +164,13 @@ def _good_handshake(port: int, mls_tls: bool) -> float:
                 auth_policy=AcceptAnyCredential()))
             conn.mls_update_policy = UpdatePolicy(initial_update=False)
             conn.handshakeClientCert(settings=tls_settings())
-            took = time.perf_counter() - start
             if not conn.mls_negotiated:
                 raise RuntimeError("MLS not negotiated")
-            conn.write(b"ping")
-            conn.read()
+        took = time.perf_counter() - start
+        conn.write(b"ping")
+        echoed = bytes(conn.read())
+        if echoed != b"ping":
+            raise RuntimeError(f"echo came back as {echoed!r}")
         conn.close()
         return took
     finally:
@@ -200,7 +201,7 @@ def phase(mls_tls: bool, handshakes: int, half_open: int, malformed: int,
     streams: list[threading.Thread] = []
     answered: list = []
     try:
-        _good_handshake(server.port, mls_tls)  # warm-up: imports, first keys
+        good_handshake(server.port, mls_tls)  # warm-up: imports, first keys
         rss_start = rss_kib(server.proc.pid)
         threading.Thread(target=sample, daemon=True).start()
         start = time.monotonic()
@@ -219,7 +220,7 @@ def phase(mls_tls: bool, handshakes: int, half_open: int, malformed: int,
         times = []  # at least ``handshakes`` in ``seconds``, and while the stream runs
         while len(times) < handshakes or any(t.is_alive() for t in streams) or \
                 time.monotonic() - start < seconds:
-            times.append(_good_handshake(server.port, mls_tls))
+            times.append(good_handshake(server.port, mls_tls))
         for t in streams:
             t.join(300)
         elapsed = time.monotonic() - start
