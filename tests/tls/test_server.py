@@ -44,3 +44,20 @@ def test_library_server_limits(pki, caplog):
         assert "TLS extension mode, MLS preferred" in alert and "sent decode_error" in alert
     finally:
         srv.shutdown()
+
+
+def test_module_server_command_is_the_main_server_command(tmp_path):
+    """``python -m tlslite_mls.tls.server`` takes the main command line's server options
+    and gives its one-line errors (it used to have flags of its own and tracebacks)."""
+    import subprocess
+    import sys
+    help_text = subprocess.run([sys.executable, "-m", "tlslite_mls.tls.server", "--help"],
+                               capture_output=True, text=True, timeout=60)
+    assert help_text.returncode == 0 and "--handshake-timeout" in help_text.stdout
+    assert "--mls-tls" in help_text.stdout
+    missing = tmp_path / "missing.pem"
+    bad = subprocess.run([sys.executable, "-m", "tlslite_mls.tls.server", "--cert", str(missing),
+                          "--key", str(missing), "127.0.0.1:0"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode in (1, 2) and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("error:") and "missing.pem" in bad.stderr.splitlines()[0]

@@ -5,8 +5,10 @@ balancer, or each on its own port) when they share a state store (``--store redi
 a ticket issued by one resumes its MLS group on another, and a KeyPackage that one
 consumed is refused by every other (docs/profile.md section 7).
 
-    python -m tlslite_mls.tls.server --cert c.pem --key k.pem --port 4433 \\
-        --store redis://127.0.0.1:6379/0 --ticket-key-file keys.bin
+    python -m tlslite_mls server --cert c.pem --key k.pem --tickets \\
+        --store redis://127.0.0.1:6379/0 --ticket-key-file keys.hex 0.0.0.0:4433
+
+(``python -m tlslite_mls.tls.server`` is the same command, kept for old scripts.)
 
 The default handler echoes what it reads; applications pass their own
 ``handler(conn)``, which owns the connection until it returns.
@@ -14,19 +16,17 @@ The default handler echoes what it reads; applications pass their own
 
 from __future__ import annotations
 
-import argparse
 import logging
 import socket
 import sys
 import threading
 from typing import Any, Callable, Optional
 
-from tlslite import HandshakeSettings, X509CertChain, parsePEMKey
+from tlslite import HandshakeSettings
 
 from .connection import MLSTLSConnection
 from .post_handshake import UpdatePolicy
-from ..serving import ConnectionServer, Guard, ServerLimits, add_limit_arguments, \
-    limits_from_args, limits_text
+from ..serving import ConnectionServer, Guard, ServerLimits
 from .settings import MLSMode, MLSServerSettings
 
 log = logging.getLogger(__name__)
@@ -150,51 +150,10 @@ class MLSServer:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m tlslite_mls.tls.server``: the echo server from the command line;
-    returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m tlslite_mls.tls.server",
-                                description="Concurrent TLS extension mode echo server.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=4433)
-    p.add_argument("--cert", required=True, help="PEM certificate (classic TLS fallback)")
-    p.add_argument("--key", required=True, help="PEM private key")
-    p.add_argument("--store", default="memory", help="memory | sqlite:PATH | redis://...")
-    p.add_argument("--max-stored-groups", type=int, default=None, metavar="N",
-                   help="groups the store keeps at most, least recently written evicted "
-                        "first (default 100000)")
-    p.add_argument("--ticket-key-file", help="file with the ticket key (32 bytes); "
-                   "share it between servers of one fleet")
-    p.add_argument("--mode", default="preferred", choices=["off", "preferred", "required"])
-    p.add_argument("--update-interval", type=float, default=None,
-                   help="seconds between automatic MLS epoch changes")
-    add_limit_arguments(p)
-    a = p.parse_args(argv)
-    from ..cli.identities import cli_store
-    from ..serving import log_to_stderr
-    log_to_stderr("")
-    limits = limits_from_args(a)
-    chain = X509CertChain()
-    with open(a.cert) as f:
-        chain.parsePemList(f.read())
-    with open(a.key) as f:
-        key = parsePEMKey(f.read(), private=True)
-    settings = HandshakeSettings()
-    settings.minVersion = (3, 4)
-    if a.ticket_key_file:
-        with open(a.ticket_key_file, "rb") as f:
-            settings.ticketKeys = [bytearray(f.read()[:32])]
-    server = MLSServer((a.host, a.port), chain, key,
-                       MLSServerSettings(mode=a.mode, store=cli_store(a)),
-                       settings=settings, limits=limits,
-                       update_policy=UpdatePolicy(interval=a.update_interval))
-    print(f"listening on {a.host}:{server.address[1]}, {limits_text(limits)}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-    return 0
+    """``python -m tlslite_mls.tls.server``: the ``server`` command of the main command
+    line (same options, same one-line errors), so there is one server command to learn."""
+    from ..cli import main as cli_main
+    return cli_main(["server", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
