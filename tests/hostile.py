@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from tlslite_mls.bench.echo_server import read_rss_kb
 from tlslite_mls.bench.hostile import good_handshake
+from tlslite_mls.probe.raw import record
 
 PY = sys.executable
 REPO = Path(__file__).resolve().parent.parent
@@ -65,11 +67,7 @@ class Server:
                 return line
 
     def rss_kib(self) -> int:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+        return read_rss_kb(self.proc.pid)
 
     def connect(self, timeout: float = 10) -> socket.socket:
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
@@ -84,10 +82,6 @@ class Server:
                 self.proc.wait(5)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
-
-
-def record(ctype: int, body: bytes, version: bytes = b"\x03\x03") -> bytes:
-    return bytes([ctype]) + version + len(body).to_bytes(2, "big") + body
 
 
 def oversized_hello(mls_tls: bool) -> bytes:

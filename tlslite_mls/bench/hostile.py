@@ -30,13 +30,10 @@ import threading
 import time
 from typing import Optional, Sequence
 
+from ..probe.raw import record
 from .echo_server import read_rss_kb as rss_kib
 
 RECORD = 1 << 14
-
-
-def _record(ctype: int, body: bytes, version: bytes = b"\x03\x03") -> bytes:
-    return bytes([ctype]) + version + len(body).to_bytes(2, "big") + body
 
 
 def malformed_hellos(mls_tls: bool) -> list[bytes]:
@@ -46,9 +43,9 @@ def malformed_hellos(mls_tls: bool) -> list[bytes]:
     else:
         oversized = b"\x01\xff\xff\xff\x03\x03"
     return [
-        _record(22, oversized + bytes(RECORD - len(oversized)), b"\x03\x01"),
-        _record(22, b"\x01\x00\x00\x30" + os.urandom(48), b"\x03\x01"),   # garbage body
-        _record(22, b"\x01\x00\x01\x00" + bytes(40), b"\x03\x01") + b"",  # truncated, then EOF
+        record(22, oversized + bytes(RECORD - len(oversized)), b"\x03\x01"),
+        record(22, b"\x01\x00\x00\x30" + os.urandom(48), b"\x03\x01"),   # garbage body
+        record(22, b"\x01\x00\x01\x00" + bytes(40), b"\x03\x01") + b"",  # truncated, then EOF
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     ]
 
