@@ -129,3 +129,23 @@ def test_grease_values_are_uniform_over_all_fifteen():
                               ).key_package.leaf_node.capabilities
     for values in (caps.cipher_suites, caps.extensions, caps.proposals, caps.credentials):
         assert sum(v in GREASE_VALUES for v in values) == 1
+
+
+def test_decoded_key_package_keeps_its_bytes_until_a_field_changes():
+    cs, priv, b = _bundle()
+    wire = b.key_package.serialize()
+    kp = KeyPackage.deserialize(wire)
+    assert kp.serialize() == wire
+    assert kp.tbs() == wire[:len(wire) - 64 - 2]  # a 64-byte signature, 2-byte length
+    assert kp.ref(cs) == cs.ref_hash("MLS 1.0 KeyPackage Reference", wire)
+    assert validate_key_package(kp) is cs
+    # The leaf's signed content is the received bytes too.
+    assert kp.leaf_node._content == KeyPackage.deserialize(wire).leaf_node.tbs()
+    kp.signature = bytes(len(kp.signature))  # assignment drops the cached encoding
+    assert kp.serialize() != wire and kp.serialize()[:-64] == wire[:-64]
+    with pytest.raises(VerificationError):
+        validate_key_package(kp)
+    kp.init_key = cs.generate_hpke_key_pair()[1]
+    kp.sign(cs, priv)
+    assert KeyPackage.deserialize(kp.serialize()) == kp
+    assert validate_key_package(KeyPackage.deserialize(kp.serialize())) is cs

@@ -421,6 +421,49 @@ def _redacting_repr(cls: type) -> Callable[[Any], str]:
     return __repr__
 
 
+def _field_source(name: str, codec: Any, env: dict[str, Any]) -> tuple[str, str]:
+    """One field's write statement and read expression, inlined for the common codecs.
+
+    The generated methods are what a hand-written ``write``/``read`` would be: no loop
+    over field tables, no ``getattr`` by name, integers and ``opaque<V>`` written in
+    place. Other codecs are called through a name bound in ``env``.
+    """
+    value = f"self.{name}"
+    if codec is OPAQUE:
+        return f"w.opaque({value})", "r.opaque()"
+    if isinstance(codec, _IntCodec):
+        if codec.bits == 8:
+            return f"w.u8({value})", "r.u8()"
+        return f"buf += {value}.to_bytes({codec.bits // 8}, 'big')", f"r.{codec.name}()"
+    if isinstance(codec, StructCodec):
+        env[f"_c_{name}"] = codec.cls
+        return f"{value}.write(w)", f"_c_{name}.read(r)"
+    env[f"_w_{name}"] = codec.write
+    env[f"_r_{name}"] = codec.read
+    return f"_w_{name}(w, {value})", f"_r_{name}(r)"
+
+
+def _generate_methods(fields: list[tuple[str, Any]]) -> tuple[Callable, Callable]:
+    """Compile ``write(self, w)`` and ``read(cls, r)`` for a struct's fields.
+
+    ``read`` names the failing field in the :class:`DecodeError` path.
+    """
+    env: dict[str, Any] = {"DecodeError": DecodeError}
+    writes, reads = [], []
+    for name, codec in fields:
+        w_stmt, r_expr = _field_source(name, codec, env)
+        writes.append(f"    {w_stmt}")
+        reads.append(f"        field = {name!r}\n        v_{name} = {r_expr}")
+    args = ", ".join(f"v_{n}" for n, _ in fields)
+    source = ("def write(self, w):\n    buf = w.buf\n" + "\n".join(writes or ["    pass"])
+              + "\n\ndef read(cls, r):\n    field = None\n    try:\n"
+              + "\n".join(reads or ["        pass"])
+              + "\n    except DecodeError as e:\n        e.path.insert(0, field)\n        raise\n"
+              + f"    return cls({args})\n")
+    exec(compile(source, "<struct codec>", "exec"), env)
+    return env["write"], env["read"]
+
+
 def struct(cls: type[S]) -> type[S]:
     """Make ``cls`` a dataclass whose annotated fields are its wire layout, in order.
 
@@ -430,28 +473,10 @@ def struct(cls: type[S]) -> type[S]:
     module = sys.modules[cls.__module__]
     hints = typing.get_type_hints(cls, vars(module), include_extras=True)
     fields = [(f.name, codec_of(hints[f.name])) for f in dataclasses.fields(cls)]
-    names = tuple(n for n, _ in fields)
-    writers = tuple((n, c.write) for n, c in fields)
-    readers = tuple((n, c.read) for n, c in fields)
-
-    def write(self: Any, w: Writer) -> None:
-        for name, wr in writers:
-            wr(w, getattr(self, name))
-
-    def read(klass: type, r: Reader) -> Any:
-        values = []
-        append = values.append
-        for name, rd in readers:
-            try:
-                append(rd(r))
-            except DecodeError as e:
-                e.path.insert(0, name)
-                raise
-        return klass(*values)
-
+    write, read = _generate_methods(fields)
     cls.write = write
     cls.read = classmethod(read)
-    cls._wire_fields_ = names
+    cls._wire_fields_ = tuple(n for n, _ in fields)
     if cls._secret_fields_:
         cls.__repr__ = _redacting_repr(cls)
     return cls

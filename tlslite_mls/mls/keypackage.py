@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from .auth import AuthenticationPolicy, CredentialContext, authenticate
-from .codec import U16, Opaque, Struct, Vec, Writer, struct
+from .codec import U16, Opaque, Struct, Vec, encode_varint, struct
 from .constants import GREASE_VALUES, MLS10, CredentialType, LeafNodeSource
 from .credentials import Credential
 from .crypto import CipherSuite, get_cipher_suite
@@ -28,15 +28,33 @@ class KeyPackage(Struct):
     extensions: Vec[Extension]
     signature: Opaque
 
+    # The encoding is cached (a KeyPackage is encoded for its signature, its reference
+    # and the wire, and a received one arrives encoded): assigning a field clears it;
+    # the leaf node and extensions are treated as immutable once built, as in LeafNode.
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        self.__dict__.pop("_encoded", None)
+
+    def serialize(self) -> bytes:
+        """This KeyPackage's encoding (the received bytes, for a decoded one)."""
+        encoded = self.__dict__.get("_encoded")
+        if encoded is None:
+            encoded = Struct.serialize(self)
+            self.__dict__["_encoded"] = encoded
+        return encoded
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> "KeyPackage":
+        """Decode one complete KeyPackage, keeping its bytes for signature and reference."""
+        kp = super().deserialize(data)
+        kp.__dict__["_encoded"] = bytes(data)
+        return kp
+
     def tbs(self) -> bytes:
-        """KeyPackageTBS: every field but the signature."""
-        w = Writer()
-        w.u16(self.version)
-        w.u16(self.cipher_suite)
-        w.opaque(self.init_key)
-        self.leaf_node.write(w)
-        w.structs(self.extensions)
-        return bytes(w.buf)
+        """KeyPackageTBS: every field but the signature (a prefix of the encoding)."""
+        encoded = self.serialize()
+        n = len(self.signature)
+        return encoded[:len(encoded) - n - len(encode_varint(n))]
 
     def sign(self, cs: CipherSuite, signature_private: bytes) -> None:
         """Sign with the leaf's signature private key (sets ``signature``)."""

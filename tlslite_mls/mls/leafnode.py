@@ -87,6 +87,7 @@ class LeafNode(Struct):
 
     @classmethod
     def read(cls, r: Reader) -> "LeafNode":
+        start = r.pos
         name = "encryption_key"
         try:
             encryption_key = r.opaque()
@@ -109,13 +110,18 @@ class LeafNode(Struct):
                 raise DecodeError(f"invalid leaf_node_source {source}")
             name = "extensions"
             extensions = r.vector(Extension.read)
+            content_end = r.pos
             name = "signature"
             signature = r.opaque()
         except DecodeError as e:
             e.path.insert(0, name)
             raise
-        return cls(encryption_key, signature_key, credential, capabilities, source,
+        node = cls(encryption_key, signature_key, credential, capabilities, source,
                    lifetime, parent_hash, extensions, signature)
+        # The content as received is what the signature covers (and what re-encoding
+        # the decoded fields gives: the codec accepts only minimal encodings).
+        object.__setattr__(node, "_content", r.data[start:content_end])
+        return node
 
     def tbs(self, group_id: Optional[bytes] = None, leaf_index: Optional[int] = None) -> bytes:
         """LeafNodeTBS: group_id and leaf_index bind update and commit leaves to a place."""

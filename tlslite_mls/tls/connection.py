@@ -62,6 +62,7 @@ from .accel import get_kex
 from .fastpath import FastReadMixin, FastRecordLayer
 from .post_handshake import MLSPostHandshakeMixin
 from .settings import MLSClientSettings, MLSServerSettings, MLSSettings
+from .transcript import TLS13HandshakeHashes
 
 from tlslite.constants import TLS_1_3_HRR
 
@@ -364,6 +365,7 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
                                alpn: Any) -> Iterator[Any]:
         cfg = self._mls_cfg
         self._mls_server_name = serverName or None
+        self._mls_narrow_transcript(settings)
         if cfg is not None and cfg.enabled:
             if settings.maxVersion < (3, 4):
                 if cfg.required:
@@ -423,7 +425,14 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             settings.minVersion = (3, 4)
             settings.versions = [v for v in settings.versions if v >= (3, 4)]
         self._mls_hs_settings = settings
+        self._mls_narrow_transcript(settings)
         return TLSConnection._serverGetClientHello(self, settings, *args, **kwargs)
+
+    def _mls_narrow_transcript(self, settings: Any) -> None:
+        """Before the first message: a TLS 1.3-only handshake hashes with SHA-256/384
+        alone (transcript.py)."""
+        if settings.minVersion >= (3, 4):
+            self._handshake_hash = TLS13HandshakeHashes()
 
     def _mls_refusal(self, hello: Optional[ClientHello],
                      cipher_suite: int) -> Optional[Iterator[Any]]:
