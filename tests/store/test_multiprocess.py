@@ -80,3 +80,32 @@ def test_processes_never_both_advance_a_group(ctx, target):
     with open_store(spec, **options) as store:
         record = store.load_group_record(key)
     assert record.revision == len(flat) and record.state == b"rev-%d" % len(flat)
+
+
+def _open_sqlite(path, barrier, results):
+    from tlslite_mls.store.sqlite import SQLiteStore
+    barrier.wait()
+    try:
+        SQLiteStore(path).close()
+        results.put(None)
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(repr(exc))
+
+
+def test_processes_opening_one_new_sqlite_file_together_all_succeed(tmp_path):
+    """Workers started together on a fresh database: SQLite refuses the WAL switch with
+    "database is locked" without waiting while another connection creates the file
+    (most runs of sixty rounds failed before)."""
+    fork = multiprocessing.get_context("fork")
+    errors = []
+    for i in range(60):
+        barrier, results = fork.Barrier(8), fork.Queue()
+        procs = [fork.Process(target=_open_sqlite,
+                              args=(str(tmp_path / f"fresh{i}.db"), barrier, results))
+                 for _ in range(8)]
+        for p in procs:
+            p.start()
+        errors += [e for e in (results.get(timeout=60) for _ in procs) if e]
+        for p in procs:
+            p.join(60)
+    assert errors == []

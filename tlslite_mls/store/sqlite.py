@@ -99,7 +99,7 @@ class SQLiteStore(StateStore):
         )
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._journal_mode_wal(busy_timeout)
             if str(mode).lower() != "wal":
                 raise StoreError(f"SQLite refused WAL mode for this file (got {mode!r})")
             self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
@@ -107,6 +107,22 @@ class SQLiteStore(StateStore):
         except BaseException:
             self._db.close()
             raise
+
+    def _journal_mode_wal(self, busy_timeout: float) -> str:
+        """Switch to WAL, waiting out other processes that open the same new file.
+
+        SQLite answers the journal-mode change with "database is locked" at once,
+        without its busy handler, while another connection creates or converts the
+        file (workers started together on a fresh database), so wait here.
+        """
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                return self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
