@@ -107,15 +107,18 @@ def unit_costs_us() -> dict[str, float]:
 
 
 def floor_report(counts: dict[str, int], units: dict[str, float],
-                 cpu_ms: float) -> dict:
-    """The floor in ms from counts and unit costs, and ``cpu_ms`` over it."""
+                 cpu_ms: float, per: str = "handshake") -> dict:
+    """The floor in ms from counts and unit costs, and ``cpu_ms`` (CPU per ``per``,
+    which names the key ``cpu_ms_per_<per>``) over it."""
     floor_ms = sum(n * units[op] for op, n in counts.items()) / 1000
     return {"operations": counts, "unit_us": {op: round(units[op], 2) for op in counts},
-            "floor_ms": round(floor_ms, 4), "cpu_ms_per_handshake": round(cpu_ms, 4),
+            "floor_ms": round(floor_ms, 4), f"cpu_ms_per_{per}": round(cpu_ms, 4),
             "ratio": round(cpu_ms / floor_ms, 2) if floor_ms else None}
 
 
 def describe(report: dict) -> str:
     ops = ", ".join(f"{n} {op}" for op, n in report["operations"].items())
-    return (f"crypto floor {report['floor_ms']:.3f} ms ({ops}); CPU per handshake "
-            f"{report['cpu_ms_per_handshake']:.3f} ms = {report['ratio']}x the floor")
+    key = next(k for k in report if k.startswith("cpu_ms_per_"))
+    what = key[len("cpu_ms_per_"):].replace("_", " ")
+    return (f"crypto floor {report['floor_ms']:.3f} ms ({ops}); CPU per {what} "
+            f"{report[key]:.3f} ms = {report['ratio']}x the floor")
