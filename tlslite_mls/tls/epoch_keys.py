@@ -50,10 +50,18 @@ def early_secret(prf_name: str, prf_size: int, psk: Optional[bytes]) -> bytearra
     return extract(bytes(prf_size), ikm, prf_name)
 
 
-def epoch_main_secret(shared: bytes, early: bytes, prf_name: str,
-                      prf_size: int) -> bytearray:
-    """main_e of the module docstring for one epoch's ``shared_e``."""
-    salt = derive_secret(early, b"derived", None, prf_name)
+def early_derived(early: bytes, prf_name: str) -> bytearray:
+    """Derive-Secret(EarlySecret, "derived", ""): the salt of every epoch's hs_e, the
+    same for all epochs of a connection (so a connection derives it once)."""
+    return derive_secret(early, b"derived", None, prf_name)
+
+
+def epoch_main_secret(shared: bytes, early: bytes, prf_name: str, prf_size: int,
+                      salt: Optional[bytes] = None) -> bytearray:
+    """main_e of the module docstring for one epoch's ``shared_e``; ``salt`` is
+    :func:`early_derived` of ``early`` when the caller kept it."""
+    if salt is None:
+        salt = early_derived(early, prf_name)
     hs = extract(salt, shared, prf_name)
     salt = derive_secret(hs, b"derived", None, prf_name)
     return extract(salt, bytes(prf_size), prf_name)
@@ -62,9 +70,14 @@ def epoch_main_secret(shared: bytes, early: bytes, prf_name: str,
 def epoch_traffic_secret(main: bytes, client: bool, transcript: Any,
                          prf_name: str) -> bytearray:
     """c_ap_traffic_e (``client``) or s_ap_traffic_e from main_e: an epoch change
-    switches one direction at a time, so each switch derives only its own."""
+    switches one direction at a time, so each switch derives only its own.
+
+    ``transcript`` is the ``HandshakeHashes`` object or its ``prf_name`` digest
+    (which never changes after the handshake, so a connection may keep it)."""
     label = b"c ap traffic" if client else b"s ap traffic"
-    return derive_secret(main, label, transcript.digest(prf_name), prf_name)
+    th = bytes(transcript) if isinstance(transcript, (bytes, bytearray)) \
+        else transcript.digest(prf_name)
+    return derive_secret(main, label, th, prf_name)
 
 
 def epoch_traffic_secrets(shared: bytes, early: bytes, transcript: Any,

@@ -55,8 +55,9 @@ from tlslite.tlsconnection import TLSConnection
 
 from . import engine as _engine
 from . import keylog as _keylog
-from .epoch_keys import (SHARED_SECRET_LABEL, early_secret, epoch_main_secret,
-                         epoch_traffic_secret, key_exports, prf_params, store_key)
+from .epoch_keys import (SHARED_SECRET_LABEL, early_derived, early_secret,
+                         epoch_main_secret, epoch_traffic_secret, key_exports, prf_params,
+                         store_key)
 from .errors import (MLSPostHandshakeError, MLSResumptionError, MLSUpdateInFlight,
                      MLSUsageLimitReached, alert_for, describe)
 from .tickets import MLSTicketMixin, link_group, store_of
@@ -119,6 +120,12 @@ class _State:
         self.prf_name, self.prf_size = prf_params(suite)
         self.early = bytearray(early)
         self.transcript = transcript
+        # Both fixed for the connection: each epoch's keys start from them.
+        self.transcript_hash = transcript.digest(self.prf_name)
+        self.early_salt = early_derived(self.early, self.prf_name)
+        # (epoch, main_e) between the two switches of an epoch: derived at the first,
+        # used and wiped at the second.
+        self.main: Optional[tuple[int, bytearray]] = None
         self.policy = policy
         limit = policy.record_limit or aead_record_limit(suite)
         self.hard_limit = limit
@@ -414,16 +421,32 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
                                     update_hashes=False):
             yield result
 
-    def _mls_switch(self, st: _State, event: Any, sending: bool) -> None:
+    def _mls_epoch_main(self, st: _State, event: Any) -> tuple[bytearray, bool]:
+        """main_e of the event's epoch and whether this is its last use.
+
+        The two switches of an epoch share it: the first derives it (and keeps it in
+        ``st.main``), the second takes it back, so an epoch costs one derivation."""
+        kept = st.main
+        if kept is not None and kept[0] == event.epoch:
+            event.keys.wipe()
+            st.main = None
+            return kept[1], True
         keys = event.keys
         try:
             shared = keys.export(SHARED_SECRET_LABEL, b"", st.prf_size)
         finally:
             keys.wipe()
-        main = epoch_main_secret(shared, st.early, st.prf_name, st.prf_size)
+        main = epoch_main_secret(shared, st.early, st.prf_name, st.prf_size, st.early_salt)
+        if kept is not None:
+            kept[1][:] = bytes(len(kept[1]))  # an epoch that never saw its second switch
+        st.main = (event.epoch, main)
+        return main, False
+
+    def _mls_switch(self, st: _State, event: Any, sending: bool) -> None:
+        main, last = self._mls_epoch_main(st, event)
         # The direction that switches: ours when sending, the peer's when receiving.
         mine_is_client = self._client == sending
-        secret = epoch_traffic_secret(main, mine_is_client, st.transcript, st.prf_name)
+        secret = epoch_traffic_secret(main, mine_is_client, st.transcript_hash, st.prf_name)
         layer = self._recordLayer
         layer.prepare_tls13_direction(st.suite, secret, sending)
         if sending:
@@ -445,12 +468,14 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
             # Written when this side completes the epoch (the reading switch is always
             # its last), both secrets at once: both peers' logs then list the same
             # epochs, as they do for the handshake.
-            other = epoch_traffic_secret(main, not mine_is_client, st.transcript,
+            other = epoch_traffic_secret(main, not mine_is_client, st.transcript_hash,
                                          st.prf_name)
             client, server = (secret, other) if mine_is_client else (other, secret)
             _keylog.write_lines(path, random,
                                 [(EPOCH_KEYLOG_LABELS[0].format(event.epoch), client),
                                  (EPOCH_KEYLOG_LABELS[1].format(event.epoch), server)])
+        if last:
+            main[:] = bytes(len(main))
 
     # ------------------------------------------------------------------
     # receiving
