@@ -313,13 +313,13 @@ def test_private_replay_refused(ctx, vec):
 
 def test_private_nonzero_padding(ctx, monkeypatch):
     content = ctx.content(ContentType.APPLICATION, b"padded")
-    original = PrivateMessageContent.write
+    original = PrivateMessageContent._write_rest  # auth data and padding, after the body
 
     def write_with_bad_padding(self, w):
         original(self, w)
         w.buf += b"\x00\x00\x01\x00"
 
-    monkeypatch.setattr(PrivateMessageContent, "write", write_with_bad_padding)
+    monkeypatch.setattr(PrivateMessageContent, "_write_rest", write_with_bad_padding)
     data = ctx.protect_priv(content, ctx.tree())
     monkeypatch.undo()
     with pytest.raises(DecodeError, match="padding"):

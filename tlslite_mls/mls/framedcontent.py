@@ -174,20 +174,40 @@ class FramedContent(Struct):
     def commit(self) -> Optional[Commit]:
         return self.body if self.content_type == ContentType.COMMIT else None  # type: ignore[return-value]
 
+    @classmethod
+    def with_body_bytes(cls, group_id: bytes, epoch: int, sender: Sender,
+                        authenticated_data: bytes, content_type: int, body: ContentBody,
+                        body_bytes: bytes) -> "FramedContent":
+        """A FramedContent whose body was just decoded from ``body_bytes`` (a
+        PrivateMessage's plaintext): its encoding reuses them instead of encoding the
+        body again (the decoder takes only canonical encodings, so they are equal)."""
+        content = cls(group_id, epoch, sender, authenticated_data, content_type, body)
+        object.__setattr__(content, "_encoded", content._header() + bytes(body_bytes))
+        return content
+
+    def _header(self) -> bytes:
+        w = Writer()
+        w.opaque(self.group_id)
+        w.u64(self.epoch)
+        self.sender.write(w)
+        w.opaque(self.authenticated_data)
+        w.u8(self.content_type)
+        return bytes(w.buf)
+
     def encoded(self) -> bytes:
         """The wire encoding, computed once."""
         enc = self._encoded
         if enc is None:
             w = Writer()
-            w.opaque(self.group_id)
-            w.u64(self.epoch)
-            self.sender.write(w)
-            w.opaque(self.authenticated_data)
-            w.u8(self.content_type)
+            w.buf += self._header()
             _write_body(w, self.content_type, self.body)
             enc = bytes(w.buf)
             object.__setattr__(self, "_encoded", enc)
         return enc
+
+    def body_bytes(self) -> bytes:
+        """The body's encoding: the tail of :meth:`encoded` (the header is short)."""
+        return self.encoded()[len(self._header()):]
 
     def write(self, w: Writer) -> None:
         w.buf += self.encoded()
@@ -412,10 +432,20 @@ class PrivateMessageContent(Struct):
 
     def write(self, w: Writer) -> None:
         _write_body(w, self.content_type, self.body)
+        self._write_rest(w)
+
+    def _write_rest(self, w: Writer) -> None:
         self.auth.write_for(w, self.content_type)
         if self.padding < 0:
             raise ValueError("padding length must not be negative")
         w.buf += bytes(self.padding)
+
+    def serialize_with_body(self, body_bytes: bytes) -> bytes:
+        """:meth:`serialize` given the body's encoding (the sender has it from signing)."""
+        w = Writer()
+        w.buf += body_bytes
+        self._write_rest(w)
+        return bytes(w.buf)
 
     @classmethod
     def read(cls, r: Reader) -> "PrivateMessageContent":
@@ -423,9 +453,16 @@ class PrivateMessageContent(Struct):
 
     @classmethod
     def parse(cls, data: bytes, content_type: int) -> "PrivateMessageContent":
+        return cls.parse_with_body_end(data, content_type)[0]
+
+    @classmethod
+    def parse_with_body_end(cls, data: bytes, content_type: int
+                            ) -> tuple["PrivateMessageContent", int]:
+        """:meth:`parse`, and where the body's encoding ends in ``data``."""
         r = Reader(data)
         try:
             body = _read_body(r, content_type)
+            body_end = r.pos
             try:
                 auth = FramedContentAuthData.read_for(r, content_type)
             except DecodeError as e:
@@ -437,4 +474,4 @@ class PrivateMessageContent(Struct):
         except DecodeError as e:
             e.path.insert(0, cls.__name__)
             raise
-        return cls(content_type, body, auth, len(padding))
+        return cls(content_type, body, auth, len(padding)), body_end

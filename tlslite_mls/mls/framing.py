@@ -219,7 +219,8 @@ def protect_private(cs: CipherSuite, auth_content: AuthenticatedContent,
         raise ValueError("only members can send PrivateMessages")
     _check_confirmation_tag(auth_content)
     content_type = content.content_type
-    plaintext = PrivateMessageContent(content_type, content.body, auth_content.auth).serialize()
+    plaintext = PrivateMessageContent(content_type, content.body, auth_content.auth
+                                      ).serialize_with_body(content.body_bytes())
     pad = padding(len(plaintext)) if callable(padding) else padding
     if pad < 0:
         raise ValueError("padding length must not be negative")
@@ -257,8 +258,12 @@ def decrypt_sender_data(cs: CipherSuite, message: PrivateMessage,
 
 def unprotect_private(cs: CipherSuite, message: PrivateMessage, group_context: GroupContext,
                       secret_tree: SecretTree, sender_data_secret: bytes,
-                      signature_key: SignatureKey) -> AuthenticatedContent:
+                      signature_key: SignatureKey,
+                      context_bytes: Optional[bytes] = None) -> AuthenticatedContent:
     """Decrypt and authenticate a received PrivateMessage.
+
+    ``context_bytes``: ``group_context`` already serialized (a group keeps it), so
+    the signature check need not encode it again.
 
     Raises :class:`ProtocolError` for another group or epoch or a key the
     secret tree no longer has (replay, too old), :class:`VerificationError`
@@ -285,12 +290,13 @@ def unprotect_private(cs: CipherSuite, message: PrivateMessage, group_context: G
                                 message.authenticated_data),
             message.ciphertext)
         del key, nonce
-        plain = PrivateMessageContent.parse(plaintext, content_type)
-        content = FramedContent(message.group_id, message.epoch,
-                                Sender.member(sender_data.leaf_index),
-                                message.authenticated_data, content_type, plain.body)
+        plain, body_end = PrivateMessageContent.parse_with_body_end(plaintext, content_type)
+        content = FramedContent.with_body_bytes(
+            message.group_id, message.epoch, Sender.member(sender_data.leaf_index),
+            message.authenticated_data, content_type, plain.body, plaintext[:body_end])
         auth_content = AuthenticatedContent(WireFormat.PRIVATE_MESSAGE, content, plain.auth)
-        verify_framed_content(cs, auth_content, signature_key, group_context)
+        verify_framed_content(cs, auth_content, signature_key,
+                              context_bytes if context_bytes is not None else group_context)
     except BaseException:
         # A forged or damaged message must not burn the genuine message's key.
         secret_tree.restore(checkpoint)

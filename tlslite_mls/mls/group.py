@@ -119,10 +119,13 @@ class Group:
                  private: TreePrivateState, signature_private: bytes,
                  secrets: EpochSecrets, interim_transcript_hash: bytes,
                  config: GroupConfig, secret_tree: Optional[SecretTree] = None,
-                 signer: Optional[object] = None) -> None:
+                 signer: Optional[object] = None,
+                 context_bytes: Optional[bytes] = None) -> None:
         self.cs = cs
         self.context = context
-        self._context_bytes = context.serialize()
+        # ``context_bytes``: the caller serialized ``context`` already (the key
+        # schedule needs the encoding too).
+        self._context_bytes = context.serialize() if context_bytes is None else context_bytes
         self.tree = tree
         self.private = private
         self._signature_private = signature_private
@@ -489,14 +492,16 @@ class Group:
                                               auth_content.confirmed_transcript_hash_input())
         context = GroupContext(MLS10, cs.suite_id, self.group_id, self.epoch + 1, tree_hash,
                                confirmed, extensions)
+        context_bytes = context.serialize()
+        # No welcome_secret: members never use it (a Welcome derives its own).
         secrets = derive_epoch_secrets(cs, self._secret("init_secret"), commit_secret, psk,
-                                       context.serialize())
+                                       context_bytes, with_welcome=False)
         tag = confirmation_tag(cs, secrets.confirmation_key, confirmed)
         interim = interim_transcript_hash(cs, confirmed, tag)
         joiner = secrets.joiner_secret
         assert joiner is not None
         group = Group(cs, context, tree, private, self._signature_private, secrets, interim,
-                      self.config, signer=self._signer)
+                      self.config, signer=self._signer, context_bytes=context_bytes)
         group._last_confirmation_tag = tag
         group._past_resumption_psks = self._kept_resumption_psks(context.epoch)
         return group, joiner
@@ -556,7 +561,7 @@ class Group:
         if message.wire_format == WireFormat.PRIVATE_MESSAGE:
             return unprotect_private(self.cs, body, self.context,  # type: ignore[arg-type]
                                      self.secret_tree, self._secret("sender_data_secret"),
-                                     self._signature_key_of)
+                                     self._signature_key_of, self._context_bytes)
         raise ProtocolError(f"wire format {message.wire_format} is not a group message")
 
     def process(self, message: Union[bytes, MLSMessage]

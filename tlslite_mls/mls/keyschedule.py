@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from .codec import encode_varint
 from .crypto import CipherSuite
 from .errors import StateError
 
@@ -138,21 +139,38 @@ def welcome_key_nonce(cs: CipherSuite, welcome_secret: bytes) -> tuple[bytes, by
     return key, nonce
 
 
+def _derive_info(label: str, nh: int) -> bytes:
+    """The KDFLabel of DeriveSecret (ExpandWithLabel with an empty context)."""
+    full = b"MLS 1.0 " + label.encode("ascii")
+    return nh.to_bytes(2, "big") + encode_varint(len(full)) + full + b"\x00"
+
+
+# The nine labels every epoch derives, encoded once per hash length in use.
+_DERIVE_INFOS = {(label, nh): _derive_info(label, nh)
+                 for _, label in EPOCH_SECRET_LABELS for nh in (32, 48, 64)}
+
+
 def epoch_secrets_from_joiner(cs: CipherSuite, joiner_secret: bytes,
                               psk_secret: Optional[bytes],
-                              group_context: bytes) -> EpochSecrets:
+                              group_context: bytes, with_welcome: bool = True
+                              ) -> EpochSecrets:
     """The schedule from ``joiner_secret`` on: the path a Welcome recipient takes.
 
     ``psk_secret`` ``None`` means no PSK was injected (the all-zero value).
     ``group_context`` is the serialized GroupContext of the new epoch.
+    ``with_welcome=False`` leaves ``welcome_secret`` out (a member moving on never
+    uses it; :func:`welcome_secret` derives it for a Welcome).
     """
     nh = cs.hash_length
     prk = _member_prk(cs, joiner_secret, psk_secret)
     epoch = cs.expand_with_label(prk, "epoch", group_context, nh)
-    derived = {name: cs.derive_secret(epoch, label) for name, label in EPOCH_SECRET_LABELS}
+    expand = cs.hash.expand
+    infos = _DERIVE_INFOS
+    derived = {name: expand(epoch, infos.get((label, nh)) or _derive_info(label, nh), nh)
+               for name, label in EPOCH_SECRET_LABELS}
     return EpochSecrets(
         joiner_secret=joiner_secret,
-        welcome_secret=cs.derive_secret(prk, "welcome"),
+        welcome_secret=cs.derive_secret(prk, "welcome") if with_welcome else None,
         epoch_secret=epoch,
         **derived,
     )
@@ -160,14 +178,14 @@ def epoch_secrets_from_joiner(cs: CipherSuite, joiner_secret: bytes,
 
 def derive_epoch_secrets(cs: CipherSuite, init_secret: bytes,
                          commit_secret: Optional[bytes], psk_secret: Optional[bytes],
-                         group_context: bytes) -> EpochSecrets:
+                         group_context: bytes, with_welcome: bool = True) -> EpochSecrets:
     """The whole schedule for a member moving to the next epoch.
 
     ``init_secret`` is the previous epoch's (random for a new group, the
     ExternalInit-derived one for an external commit).
     """
     joiner = joiner_secret(cs, init_secret, commit_secret, group_context)
-    return epoch_secrets_from_joiner(cs, joiner, psk_secret, group_context)
+    return epoch_secrets_from_joiner(cs, joiner, psk_secret, group_context, with_welcome)
 
 
 def mls_exporter(cs: CipherSuite, exporter_secret: bytes, label: Union[str, bytes],

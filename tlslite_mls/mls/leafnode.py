@@ -53,7 +53,7 @@ class LeafNode(Struct):
 
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
-        if name != "_content":
+        if name != "_content" and name != "signature":  # the signature is not content
             object.__setattr__(self, "_content", None)
 
     def _write_content(self, w: Writer) -> None:
@@ -195,17 +195,21 @@ def check_leaf_node(cs: CipherSuite, leaf: LeafNode, *, where: str = "LeafNode",
                     group_id: Optional[bytes] = None, leaf_index: Optional[int] = None,
                     expected_source: Optional[int] = None,
                     required: Optional[RequiredCapabilities] = None,
-                    now: Optional[int] = None, verify_signature: bool = True) -> None:
+                    now: Optional[int] = None, verify_signature: bool = True,
+                    signature_key_checked: bool = False) -> None:
     """The checks of section 7.3 that need only the leaf itself and the group.
 
     Credentials (the authentication policy) and key uniqueness within a tree
     are checked by the callers that know the policy and the tree.
     ``now`` (Unix seconds) enables the lifetime check of key_package leaves.
+    ``signature_key_checked``: the caller knows the signature key passed this check
+    before (a member keeping its key), so the costly point check is not repeated.
     """
     # The keys first (docs/profile.md section 2): a key nobody can hold is illegal_parameter,
     # not a signature failure or an error in its first use.
     cs.check_hpke_public_key(leaf.encryption_key, f"{where} encryption_key")
-    cs.check_signature_public_key(leaf.signature_key, f"{where} signature_key")
+    if not signature_key_checked:
+        cs.check_signature_public_key(leaf.signature_key, f"{where} signature_key")
     source = leaf.leaf_node_source
     if expected_source is not None and source != expected_source:
         raise ProtocolError(f"{where}: leaf_node_source is {source}, "

@@ -568,9 +568,15 @@ def validate_leaf_node(cs: CipherSuite, leaf: LeafNode, tree: Optional[RatchetTr
     :class:`CredentialError` or :class:`ProtocolError`.
     """
     where = "LeafNode" if leaf_index is None else f"LeafNode for leaf {leaf_index}"
+    # A member that keeps its signature key (the usual update) brings a key this
+    # tree accepted already: its point check need not run again.
+    current = tree.leaf(leaf_index) if tree is not None and leaf_index is not None \
+        and 0 <= leaf_index < tree.n_leaves else None
     check_leaf_node(cs, leaf, where=where, group_id=group_id, leaf_index=leaf_index,
                     expected_source=expected_source,
-                    required=required_capabilities(group_extensions), now=now)
+                    required=required_capabilities(group_extensions), now=now,
+                    signature_key_checked=current is not None
+                    and current.signature_key == leaf.signature_key)
     own_type = leaf.credential.credential_type
     for index, other in tree.members() if tree is not None else ():
         if index == leaf_index:
