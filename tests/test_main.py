@@ -79,6 +79,10 @@ def test_bench_without_a_name_compares_both_modes():
         assert hs["operations"]["ed25519_sign"] >= 2 and hs["operations"]["hmac"] > 10
         assert hs["floor_ms"] > 0 and hs["cpu_ms_per_handshake"] > hs["floor_ms"] / 2
         assert hs["ratio"] > 0
+        # CPU per epoch change, both sides together, beside its crypto floor
+        ep = result[mode]["epoch_change_cpu"]
+        assert ep["operations"]["ed25519_sign"] == 2 and ep["operations"]["hpke_seal"] == 1
+        assert ep["floor_ms"] > 0 and ep["cpu_ms_per_epoch_change"] > ep["floor_ms"] / 2
 
 
 def test_server_and_client_in_mls_tls_mode():

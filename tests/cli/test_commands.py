@@ -28,7 +28,7 @@ def test_version():
 def test_bench_help_is_full_help():
     r = run("bench", "--help")
     assert r.returncode == 0, r.stderr
-    for name in ("mls", "handshake", "modes", "load", "memory", "sizes", "hostile",
+    for name in ("mls", "handshake", "modes", "epoch", "load", "memory", "sizes", "hostile",
                  "throughput"):
         assert re.search(rf"^  {name} +\S", r.stdout, re.M), r.stdout
 

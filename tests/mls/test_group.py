@@ -302,3 +302,72 @@ def test_fork_is_an_independent_scratch_copy():
     assert scratch.secrets.wiped and not a.secrets.wiped
     assert a.export_state() == before
     assert a.process(pending.message_bytes).epoch == 2  # the key is still unused here
+
+
+# --- an epoch change does no work twice (and skips none it must do) ----------------
+
+def test_received_leaf_keeps_its_content_bytes_equal_to_a_fresh_encoding():
+    """LeafNode.read keeps the bytes it decoded as the content encoding (signature
+    check, tree hash); they must be exactly what encoding the values gives."""
+    import dataclasses
+
+    from tlslite_mls.mls.codec import Writer
+    from tlslite_mls.mls.leafnode import LeafNode
+    a, b = two_party()
+    pending = a.commit()
+    leaf = pending.group.own_leaf_node
+    decoded = LeafNode.deserialize(leaf.serialize())
+    fresh = Writer()
+    dataclasses.replace(decoded)._encode_content(fresh)
+    assert decoded.__dict__["_content"] == bytes(fresh.buf)
+    assert decoded.serialize() == leaf.serialize()
+    # Changing a field still drops the kept bytes; setting the signature does not.
+    decoded.signature = b"x"
+    assert decoded.__dict__["_content"] == bytes(fresh.buf)
+    decoded.encryption_key = bytes(32)
+    assert decoded.__dict__["_content"] is None
+
+
+def test_received_commit_content_reuses_its_body_bytes_and_encodes_the_same():
+    """A PrivateMessage's content is rebuilt from its plaintext; its encoding (what
+    the signature covers) reuses the body bytes and must equal a fresh encoding."""
+    from tlslite_mls.mls.framing import FramedContent
+    a, b = two_party()
+    pending = a.commit()
+    got = b.fork().unprotect(MLSMessage.deserialize(pending.message_bytes)).content
+    assert got._encoded is not None  # set from the plaintext, not encoded afresh
+    fresh = FramedContent(got.group_id, got.epoch, got.sender, got.authenticated_data,
+                          got.content_type, got.body)
+    assert got.encoded() == fresh.encoded()
+    assert got.body_bytes() == got.body.serialize()
+
+
+def test_update_path_leaf_with_a_new_bad_signature_key_is_still_refused():
+    """The point check is skipped only for the signature key the tree already holds."""
+    import dataclasses
+
+    from tlslite_mls.mls.errors import InvalidKeyError
+    a, b = two_party()
+    forged = a.fork()
+    own = forged.own_leaf
+    forged.tree.set_leaf(own, dataclasses.replace(forged.tree.leaf(own),
+                                                  signature_key=bytes(32)))
+    pending = forged.commit()
+    with pytest.raises(InvalidKeyError, match="signature_key"):
+        b.fork().process(pending.message_bytes)
+
+
+def test_unchanged_signature_key_is_not_point_checked_again(monkeypatch):
+    a, b = two_party()
+    cs = a.cs
+    checked = []
+    original = type(cs).check_signature_public_key
+
+    def counting(self, key, where=""):
+        checked.append(bytes(key))
+        return original(self, key, where)
+    monkeypatch.setattr(type(cs), "check_signature_public_key", counting)
+    pending = a.commit()
+    staged = b.fork().process(pending.message_bytes)
+    assert isinstance(staged, StagedCommit)
+    assert a.own_leaf_node.signature_key not in checked

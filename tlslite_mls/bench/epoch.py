@@ -21,11 +21,13 @@ timed as for handshakes (floor.py).
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
+import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional, Sequence
 
 from . import handshake as _handshake
 
@@ -173,3 +175,33 @@ def epoch_change_cpu_and_floor(n: int, runs: int, suite: int = 1, mat: Any = Non
         if own:
             mat.cleanup()
     return out
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m tlslite_mls bench epoch",
+                                description="CPU per epoch change, both sides together, "
+                                            "beside its crypto floor (both modes).")
+    p.add_argument("-n", type=int, default=200, help="epoch changes per run (default 200)")
+    p.add_argument("--runs", type=int, default=5,
+                   help="runs per mode; the median run is reported (default 5)")
+    p.add_argument("--suite", type=lambda s: int(s, 0), default=0x0001,
+                   help="MLS cipher suite of both modes (default 0x0001)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of the table")
+    args = p.parse_args(argv)
+    if args.n < 1 or args.runs < 1:
+        p.error("-n and --runs must be at least 1")
+    result = epoch_change_cpu_and_floor(args.n, args.runs, args.suite)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    from .floor import describe
+    print(f"Epoch change, both sides in one thread, MLS suite 0x{args.suite:04x}, "
+          f"median of {args.runs} runs of {args.n}", file=sys.stdout)
+    for mode, name in (("extension_mode", "extension mode"), ("mls_tls", "MLS-TLS")):
+        fig = result[mode]
+        line = describe(fig) if "floor_ms" in fig else \
+            f"CPU per epoch change {fig['cpu_ms_per_epoch_change']:.3f} ms"
+        print(f"  {name:15s} {line}")
+    return 0

@@ -2,7 +2,9 @@
 
 Handshakes per second for the TLS extension mode and for MLS-TLS, each on new TCP
 connections to a server in another process, and epoch changes per second on one
-long-lived connection of each mode. The extension mode's changes are all started by
+long-lived connection of each mode. Beside them, measured in this process: CPU per
+handshake and CPU per epoch change (both sides together, :mod:`.epoch`), each with the
+crypto floor of the operations it performs. The extension mode's changes are all started by
 the client and completed by echo traffic; MLS-TLS's alternate between client and
 server, which costs an extra round trip for every other change.
 """
@@ -123,6 +125,8 @@ def run(n: int = 30, runs: int = 3, suite: int = 0x0001) -> dict:
     finally:
         mat.cleanup()
     floors = handshake_cpu_and_floor(n, runs, suite)
+    from .epoch import epoch_change_cpu_and_floor
+    epochs = epoch_change_cpu_and_floor(max(n, 50), runs, suite)
     ext_updates = [extension_epoch_changes_per_s(n) for _ in range(runs)]
     from ..mlstls.demo import bench_mls_tls
     mls_tls = [bench_mls_tls(n, suite) for _ in range(runs)]
@@ -132,12 +136,14 @@ def run(n: int = 30, runs: int = 3, suite: int = 0x0001) -> dict:
             "handshakes_per_s": round(statistics.median(rates), 1),
             "epoch_changes_per_s": round(statistics.median(ext_updates), 1),
             "handshake_cpu": floors["extension_mode"],
+            "epoch_change_cpu": epochs["extension_mode"],
         },
         "mls_tls": {
             "handshakes_per_s": statistics.median(r["handshakes_per_s"] for r in mls_tls),
             "epoch_changes_per_s": statistics.median(r["epoch_changes_per_s"] for r in mls_tls),
             "record_suite": mls_tls[0]["record_suite"],
             "handshake_cpu": floors["mls_tls"],
+            "epoch_change_cpu": epochs["mls_tls"],
         },
         "runs": runs,
         "per_run": n,
@@ -160,6 +166,13 @@ def report(result: dict, out: Any = sys.stdout) -> None:
         elif hs:
             print(f"  {'':16s} in one process: CPU per handshake "
                   f"{hs['cpu_ms_per_handshake']:.3f} ms", file=out)
+        ep = figures.get("epoch_change_cpu")
+        if ep and "floor_ms" in ep:
+            from .floor import describe
+            print(f"  {'':16s} both sides, one thread: {describe(ep)}", file=out)
+        elif ep:
+            print(f"  {'':16s} both sides, one thread: CPU per epoch change "
+                  f"{ep['cpu_ms_per_epoch_change']:.3f} ms", file=out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -613,10 +613,9 @@ class TwoPartySession:
         docs/profile.md section 2: a commit, from the peer's leaf, without proposals, with a
         path; the core has the policy judge the new leaf's credential as a successor.
         """
-        epoch = _commit_epoch(commit, base.group_id)
+        msg, epoch = _parse_commit(commit, base.group_id)
         if epoch != base.epoch:
             raise WrongEpoch(f"commit for epoch {epoch}, expected {base.epoch}")
-        msg = MLSMessage.deserialize(commit)
         scratch = base.fork()
         staged: Any = None
         try:
@@ -725,6 +724,12 @@ class TwoPartySession:
 
 def _commit_epoch(commit: bytes, group_id: bytes) -> int:
     """The epoch in a commit's clear header, after checking group and content type."""
+    return _parse_commit(commit, group_id)[1]
+
+
+def _parse_commit(commit: bytes, group_id: bytes) -> tuple[MLSMessage, int]:
+    """The decoded commit message and the epoch in its clear header, after checking
+    group and content type."""
     try:
         msg = MLSMessage.deserialize(commit)
     except DecodeError as e:
@@ -740,4 +745,4 @@ def _commit_epoch(commit: bytes, group_id: bytes) -> int:
         raise IllegalParameter("commit for another group")
     if ctype != ContentType.COMMIT:
         raise InvalidCommit(f"content type {ctype} where a commit belongs")
-    return epoch
+    return msg, epoch
