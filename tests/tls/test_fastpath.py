@@ -295,3 +295,63 @@ def test_fast_path_never_reads_past_the_record(cls):
     assert select.select([b], [], [], 0)[0] == []
     a.close()
     b.close()
+
+
+# -- our own handshake messages on the fast read -----------------------------------------------
+def _extension_pair():
+    from tlslite_mls.bench import epoch, handshake
+    mat = handshake._Material((1,))
+    client, server, _ = epoch.extension_pair(mat, 1)
+    mat.cleanup()
+    return client, server
+
+
+def _count_generic_reads(conn):
+    calls = []
+    generic = conn._getNextRecord
+
+    def counting():
+        calls.append(1)
+        return generic()
+    conn._getNextRecord = counting
+    return calls
+
+
+def test_mls_message_whole_in_its_record_is_taken_on_the_fast_read():
+    """The peer's commit, alone in its record, is applied by the fast read(), which then
+    goes on to the data record; the generic read is not entered at all."""
+    client, server = _extension_pair()
+    try:
+        generic = _count_generic_reads(server)
+        epoch = server.mls_sending_epoch
+        client.mls_update()
+        client.write(b"data")
+        assert server.read() == b"data"
+        assert server.mls_sending_epoch == epoch + 1  # the commit was applied
+        assert generic == []
+        client.mls_wait()
+        server.mls_wait()
+        assert client.mls_receiving_epoch == server.mls_receiving_epoch == epoch + 1
+    finally:
+        client.close()
+        server.close()
+
+
+def test_mls_message_over_the_size_limit_still_takes_the_generic_read():
+    """A message over ``max_post_handshake_message`` is left to the generic read, which
+    refuses it as before (nothing of it reaches the engine)."""
+    client, server = _extension_pair()
+    try:
+        generic = _count_generic_reads(server)
+        # the commit is several hundred bytes
+        object.__setattr__(server._mls_cfg, "max_post_handshake_message", 100)
+        assert server._mls_message_limit() == 100
+        epoch = server.mls_sending_epoch
+        client.mls_update()
+        client.write(b"data")
+        with pytest.raises(BaseTLSException):
+            server.read()
+        assert generic and server.mls_sending_epoch == epoch
+    finally:
+        client.close()
+        server.close()

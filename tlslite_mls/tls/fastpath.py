@@ -273,6 +273,12 @@ class FastReadMixin:
         """Subclass hook: False while per-record work (an update to start) is due."""
         return True
 
+    def _fast_take_message(self, header: Any, parser: Any) -> bool:
+        """Subclass hook: handle a record that is not application data here (a whole
+        message of the subclass's own, which the usual ``read()`` would only pass
+        through to it); True when it did, and the fast read goes on to the next record."""
+        return False
+
     def _fast_take_stashed(self) -> Any:
         stashed, self._fast_stash = self._fast_stash, None
         return stashed
@@ -283,25 +289,31 @@ class FastReadMixin:
                 or not self._recordLayer.fast_records \
                 or not self._defragmenter.is_empty() or not self._fast_read_allowed():
             return base.read(max, min)  # type: ignore[misc]
-        try:
-            result: Any = None
-            for result in self._getNextRecordFromSocket():
-                if result not in (0, 1):
+        while True:
+            try:
+                result: Any = None
+                for result in self._getNextRecordFromSocket():
+                    if result not in (0, 1):
+                        break
+                header, parser = result
+                data = parser.bytes
+                if header.type == _APPLICATION_DATA and data and not parser.index:
                     break
-        except TLSAbruptCloseError:
-            if not self.ignoreAbruptClose:
+                taken = self._fast_take_message(header, parser)
+            except TLSAbruptCloseError:
+                if not self.ignoreAbruptClose:
+                    self._shutdown(False)
+                    raise
+                self._shutdown(True)
+                return b""
+            except BaseException:
                 self._shutdown(False)
                 raise
-            self._shutdown(True)
-            return b""
-        except BaseException:
-            self._shutdown(False)
-            raise
-        header, parser = result
-        data = parser.bytes
-        if header.type != _APPLICATION_DATA or not data or parser.index:
-            self._fast_stash = result
-            return base.read(max, min)  # type: ignore[misc]
+            if not taken:
+                self._fast_stash = result
+                return base.read(max, min)  # type: ignore[misc]
+            if self.closed or self._readBuffer or not self._fast_read_allowed():
+                return base.read(max, min)  # type: ignore[misc]
         if max is not None and len(data) > max:
             self._readBuffer = data[max:]
             data = data[:max]

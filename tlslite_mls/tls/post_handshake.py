@@ -553,6 +553,24 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
         finally:
             self._mls_wake = None
 
+    def _fast_take_message(self, header: Any, parser: Any) -> bool:
+        """fastpath.FastReadMixin: an ``mls_handshake`` message alone and whole in its
+        record is handled on the fast read, as ``_getNextRecord`` would once the
+        generic read had passed it through the defragmenter; anything else (a
+        fragment, several messages in one record, one over the size limit) takes the
+        generic read."""
+        st = self._mls_ph
+        data = parser.bytes
+        if st is None or header.type != ContentType.handshake or parser.index \
+                or len(data) < 4 or data[0] != st.hs_type or self._mls_wake is not None \
+                or int.from_bytes(data[1:4], "big") != len(data) - 4 \
+                or len(data) - 4 > self._mls_message_limit() \
+                or not self._defragmenter.is_empty():
+            return False
+        for _ in self._mls_on_message(st, bytes(data[4:])):
+            pass
+        return True
+
     def _fast_read_allowed(self) -> bool:
         """fastpath.FastReadMixin: no record fast path while an update is due to start."""
         st = self._mls_ph
