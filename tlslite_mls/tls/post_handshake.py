@@ -527,6 +527,9 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
         self._mls_wake = done
         try:
             while not done():
+                taken = yield from self._mls_fast_pump_step(allow_data)
+                if taken:
+                    continue
                 try:
                     for result in self._getMsg((ContentType.application_data,
                                                 ContentType.handshake),
@@ -559,17 +562,48 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
         generic read had passed it through the defragmenter; anything else (a
         fragment, several messages in one record, one over the size limit) takes the
         generic read."""
-        st = self._mls_ph
-        data = parser.bytes
-        if st is None or header.type != ContentType.handshake or parser.index \
-                or len(data) < 4 or data[0] != st.hs_type or self._mls_wake is not None \
-                or int.from_bytes(data[1:4], "big") != len(data) - 4 \
-                or len(data) - 4 > self._mls_message_limit() \
-                or not self._defragmenter.is_empty():
+        if self._mls_wake is not None or not self._mls_whole_message(header, parser):
             return False
-        for _ in self._mls_on_message(st, bytes(data[4:])):
+        for _ in self._mls_on_message(self._mls_ph, bytes(parser.bytes[4:])):
             pass
         return True
+
+    def _mls_whole_message(self, header: Any, parser: Any) -> bool:
+        """Whether a record read on a fast path is one whole ``mls_handshake`` message
+        (within the size limit, nothing of another message buffered)."""
+        st = self._mls_ph
+        data = parser.bytes
+        return not (st is None or header.type != ContentType.handshake or parser.index
+                    or len(data) < 4 or data[0] != st.hs_type
+                    or int.from_bytes(data[1:4], "big") != len(data) - 4
+                    or len(data) - 4 > self._mls_message_limit()
+                    or not self._defragmenter.is_empty())
+
+    def _mls_fast_pump_step(self, allow_data: bool) -> Iterator[Any]:
+        """One record for ``_mls_pump`` on the record fast path: application data
+        (kept for ``read()`` with ``allow_data``) and whole ``mls_handshake`` messages
+        are handled here; returns False after leaving any other record (or any record
+        while the generic path must run) to the generic read."""
+        if self.closed or self.version <= (3, 3) or not self._recordLayer.fast_records \
+                or not self._defragmenter.is_empty() or self._fast_stash is not None:
+            return False
+        result: Any = None
+        for result in self._getNextRecordFromSocket():
+            if result in (0, 1):
+                yield result
+            else:
+                break
+        header, parser = result
+        if allow_data and header.type == ContentType.application_data and parser.bytes \
+                and not parser.index:
+            self._readBuffer += parser.bytes
+            return True
+        if self._mls_whole_message(header, parser):
+            for step in self._mls_on_message(self._mls_ph, bytes(parser.bytes[4:])):
+                yield step
+            return True
+        self._fast_stash = result
+        return False
 
     def _fast_read_allowed(self) -> bool:
         """fastpath.FastReadMixin: no record fast path while an update is due to start."""
