@@ -138,13 +138,33 @@ def _count_hello_retry_requests() -> list:
     return seen
 
 
+def _count_sent_key_shares() -> list:
+    """The number of key shares in each ClientHello the client writes (this process only)."""
+    from tlslite.constants import ExtensionType
+    from tlslite.messages import ClientHello
+    seen: list = []
+    write = ClientHello.write
+
+    def spy(self: Any) -> Any:
+        shares = self.getExtension(ExtensionType.key_share)
+        seen.append(len(shares.client_shares) if shares is not None else None)
+        return write(self)
+    ClientHello.write = spy  # type: ignore[method-assign]
+    return seen
+
+
 def connect(plan: dict, port: int) -> None:
     cred, key = _identity(plan, "client")
     retries = _count_hello_retry_requests()
+    shares = _count_sent_key_shares()
     for run in plan["runs"]:
         retries.clear()
+        shares.clear()
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        mls = MLSClientSettings(mode="required", suites=[plan["mls_suite"]], credential=cred,
+        # A required client sends no key share, so a server that takes MLS never asks
+        # for one: the HelloRetryRequest run needs a client that may fall back.
+        mode = "preferred" if run.get("hrr") else "required"
+        mls = MLSClientSettings(mode=mode, suites=[plan["mls_suite"]], credential=cred,
                                 signature_key=key,
                                 trust_anchors=_anchors(plan, run.get("client_ca", "ca")),
                                 send_certificates=run.get("certs", False))
@@ -154,6 +174,7 @@ def connect(plan: dict, port: int) -> None:
                                      serverName=run.get("server_name", plan["server_name"]))
             out = _exchange(conn, first=True)
             out["hello_retry_requests"] = len(retries)
+            out["client_hello_key_shares"] = shares[0]
             conn.close()
         except Exception as exc:  # noqa: BLE001 - reported to the test
             out = _error(exc)

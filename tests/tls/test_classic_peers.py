@@ -27,6 +27,7 @@ from helpers import require
 from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
 from tlslite_mls.probe.raw import RecordingSocket, records
 from tlslite_mls.tls import MLSTLSConnection
+from tlslite_mls.tls.errors import MLSNegotiationError
 from tlsutil import (PY, client_mls, env_with_repo, pair, run_in_thread, server_mls, stop,
                      tls13_settings)
 
@@ -300,7 +301,7 @@ def test_required_server_vs_plain_client(pki):
     assert "does not offer" in str(result.error)
 
 
-def _refusal_seen_by_classic_server(pki, mls, server_name=None) -> tuple:
+def _refusal_seen_by_classic_server(pki, mls, server_name=None, client_settings=None) -> tuple:
     """Our client (``mls``) against a plain tlslite-ng server that records what it
     receives: (client error, server error, the record types the server got)."""
     received = {}
@@ -313,16 +314,32 @@ def _refusal_seen_by_classic_server(pki, mls, server_name=None) -> tuple:
 
     def client(sock):
         MLSTLSConnection(sock, mls_settings=mls).handshakeClientCert(
-            settings=tls13_settings(), serverName=server_name)
+            settings=client_settings or tls13_settings(), serverName=server_name)
     c, s = pair(client, server)
     return c.error, s.error, [t for t, _ in records(bytes(received["rec"].received))]
+
+
+def test_required_client_refuses_hello_retry_request_for_a_share(pki):
+    """docs/profile.md section 3: a required client sends an empty key_share; a classic
+    server asks for a share (HelloRetryRequest) and the client refuses, before any key
+    exists, with a plaintext handshake_failure."""
+    c, s, types = _refusal_seen_by_classic_server(pki, client_mls(mode="required"))
+    assert isinstance(c, TLSLocalAlert) and "asked for a key share" in str(c), c
+    assert isinstance(c.__cause__, MLSNegotiationError)
+    assert isinstance(s, TLSRemoteAlert), s
+    assert s.description == AlertDescription.handshake_failure
+    assert types == [ContentType.handshake, ContentType.alert], types
 
 
 def test_required_client_alert_is_encrypted_after_server_hello(pki):
     """After ServerHello a TLS 1.3 server reads with the client handshake traffic key:
     the required-mode refusal must be an encrypted record, or NSS, Go and Java see a
-    record error instead of handshake_failure."""
-    c, s, types = _refusal_seen_by_classic_server(pki, client_mls(mode="required"))
+    record error instead of handshake_failure. (A required client that offers a PSK
+    keeps real key shares, for psk_dhe_ke resumption; this server does not know the
+    PSK and completes a classic ServerHello.)"""
+    settings = tls13_settings(pskConfigs=[(b"unknown", bytearray(32), "sha256")])
+    c, s, types = _refusal_seen_by_classic_server(pki, client_mls(mode="required"),
+                                                  client_settings=settings)
     assert isinstance(c, TLSLocalAlert) and "did not accept" in str(c)
     assert isinstance(s, TLSRemoteAlert), s
     assert s.description == AlertDescription.handshake_failure

@@ -110,6 +110,76 @@ def test_required_client_declined(pki):
     assert isinstance(s.error, TLSRemoteAlert) and "handshake_failure" in str(s.error)
 
 
+def _spy_key_shares_and_retries(monkeypatch):
+    """Key shares in every ClientHello written and HelloRetryRequests parsed (all threads)."""
+    from tlslite.constants import TLS_1_3_HRR
+    from tlslite.messages import ClientHello
+    seen = {"shares": set(), "hrr": 0}  # (a ClientHello is written more than once)
+    write, parse = ClientHello.write, ServerHello.parse
+
+    def write_spy(self):
+        seen["shares"].add(len(self.getExtension(ExtensionType.key_share).client_shares))
+        return write(self)
+
+    def parse_spy(self, p):
+        hello = parse(self, p)
+        seen["hrr"] += hello.random == TLS_1_3_HRR
+        return hello
+    monkeypatch.setattr(ClientHello, "write", write_spy)
+    monkeypatch.setattr(ServerHello, "parse", parse_spy)
+    return seen
+
+
+@pytest.mark.parametrize("server_mode", ["preferred", "required"])
+def test_required_client_sends_no_key_share(pki, monkeypatch, server_mode):
+    """docs/profile.md section 3: a required client never falls back, so its ClientHello
+    has an empty key_share (no x25519 key generated), and a server that takes the
+    KeyPackage never asks for a share."""
+    from tlslite_mls.tls import accel
+    seen = _spy_key_shares_and_retries(monkeypatch)
+    made = []
+    calc = accel.OpenSSLX25519.calc_public_value
+    monkeypatch.setattr(accel.OpenSSLX25519, "calc_public_value",
+                        lambda self, *a: made.append(1) or calc(self, *a))
+    c, s = pair(_client(client_mls(mode="required")),
+                _server(pki, server_mls(mode=server_mode)))
+    assert c.error is None and s.error is None, (c.error, s.error)
+    conn, reply = c.value
+    assert reply == b"echo:ping" and conn.mls_negotiated and s.value.mls_negotiated
+    assert conn.ecdhCurve is None and s.value.ecdhCurve is None
+    assert seen == {"shares": {0}, "hrr": 0} and made == []
+
+
+def test_preferred_client_keeps_its_key_share(pki, monkeypatch):
+    seen = _spy_key_shares_and_retries(monkeypatch)
+    c, s = pair(_client(client_mls(mode="preferred")), _server(pki))
+    assert c.error is None and s.error is None, (c.error, s.error)
+    assert c.value[0].mls_negotiated and seen == {"shares": {1}, "hrr": 0}
+
+
+def test_server_declining_up_front_asks_required_client_for_a_share(pki, monkeypatch):
+    """An unacceptable MLS suite is found before the ClientHello is answered: the server
+    asks for a share as RFC 8446 says, and the required client refuses."""
+    from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+    seen = _spy_key_shares_and_retries(monkeypatch)
+    c, s = pair(_client(client_mls(mode="required", suites=[3])),
+                _server(pki, server_mls(suites=[1])))
+    assert isinstance(c.error, TLSLocalAlert) and "asked for a key share" in str(c.error)
+    assert isinstance(s.error, TLSRemoteAlert) and "handshake_failure" in str(s.error)
+    assert seen == {"shares": {0}, "hrr": 1}
+
+
+def test_server_declining_late_cannot_fall_back_without_a_share(pki):
+    """A credential the server's policy refuses is found only when the group is built,
+    after the server chose not to ask for a share: it answers with the decline's alert
+    (as a required server does), never a key exchange with the placeholder share."""
+    from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
+    c, s = pair(_client(client_mls(mode="required")),
+                _server(pki, server_mls(expected_identity=b"somebody else")))
+    assert isinstance(s.error, TLSLocalAlert) and "sent no key share" in str(s.error), s.error
+    assert isinstance(c.error, TLSRemoteAlert) and "access_denied" in str(c.error), c.error
+
+
 def test_required_server_declines(pki):
     from tlslite.errors import TLSLocalAlert, TLSRemoteAlert
     c, s = pair(_client(client_mls(suites=[3])),

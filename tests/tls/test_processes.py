@@ -1,7 +1,9 @@
 """Our client and our server in separate processes on 127.0.0.1, every MLS suite.
 
 One server/client process pair per MLS suite (0x0001-0x0007, 0xF001, 0xF005, 0xF00B)
-runs, in order: the three TLS 1.3 cipher suites, a HelloRetryRequest, the certificate-keeping mode
+runs, in order: the three TLS 1.3 cipher suites (a required client: no key share in its
+ClientHello), a HelloRetryRequest (a client that prefers MLS and offers a share of a group
+the server does not take), the certificate-keeping mode
 (``send_certificates`` on both sides), then two refusals. Both sides carry x509
 MLS credentials issued by a test CA: the client validates the server's against
 the CA and the server name (SNI), the server the client's against the CA. Every
@@ -98,3 +100,4 @@ def test_process_pair(suite, cas, pki, tmp_path):
         assert c["peer_view"] == {k: s[k] for k in ("local", "peer", "mls_suite", "epoch")}
         assert c["server_cert"] is bool(run.get("certs"))
         assert c["hello_retry_requests"] == (1 if run.get("hrr") else 0)
+        assert c["client_hello_key_shares"] == (1 if run.get("hrr") else 0)

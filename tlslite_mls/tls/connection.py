@@ -50,6 +50,7 @@ from tlslite.tlsconnection import TLSConnection
 from . import certcheck as _certcheck
 from . import engine as _engine
 from . import keylog as _keylog
+from . import keyshare as _keyshare
 from .errors import MLSNegotiationError, alert_for, describe
 from .bounded import (DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_MAX_POST_HANDSHAKE_MESSAGE,
                       BoundedDefragmenter)
@@ -195,6 +196,9 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
         self._mls_keylog_path: Optional[str] = None
         self._mls_keylog_step = 0
         self._mls_server_name: Optional[str] = None
+        # docs/profile.md section 3: a required client's ClientHello has no share
+        # (client), or a placeholder share stands in for the missing one (server).
+        self._mls_no_share = False
 
     # ------------------------------------------------------------------
     # public API
@@ -389,6 +393,11 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
                         f"{describe_key_package(key_package)}: {exc}; use a basic "
                         "credential or a shorter certificate chain") from None
                 self._mls_ch_ctx = (settings, session)
+                if cfg.required and not _keyshare.offers_psk(settings, session):
+                    # Never falls back, so no (EC)DHE share (docs/profile.md section 3);
+                    # ``settings`` is tlslite-ng's per-handshake validated copy.
+                    settings.keyShares = []
+                    self._mls_no_share = True
         return TLSConnection._clientSendClientHello(self, settings, session, srpUsername,
                                                     srpParams, certParams, anonParams,
                                                     serverName, nextProtos, reqTack, alpn)
@@ -599,6 +608,8 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             # answered (_mls_refusal), after tlslite-ng's RFC 8446 checks of it: their
             # alerts come first (precedence rule, docs/profile.md section 4).
             self._mls_last_ch = msg
+            if found and not self._client:
+                self._mls_stand_in_for_share(msg, found[0].body)
             return
         if isinstance(msg, ServerHello):
             found = find_all(msg.extensions, ext_type)
@@ -612,6 +623,14 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             if len(found) > 1:
                 yield from self._mls_alert(AlertDescription.illegal_parameter,
                                            f"{name} appears {len(found)} times in ServerHello")
+            if hrr and self._mls_no_share:
+                # docs/profile.md section 3: a server that takes MLS never asks for a
+                # share, so this one declined the KeyPackage.
+                yield from self._mls_alert(
+                    AlertDescription.handshake_failure,
+                    "MLS is required but the server asked for a key share "
+                    "(HelloRetryRequest): it did not accept the KeyPackage",
+                    MLSNegotiationError("server did not negotiate MLS"))
             if found and find_all(msg.extensions, ExtensionType.key_share):
                 # docs/profile.md sections 3 and 4: the MLS secret takes the (EC)DHE slot, so
                 # a server that sends both asks for two key exchanges at once.
@@ -705,7 +724,11 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             except Exception as exc:  # every core failure becomes an alert
                 yield from self._mls_alert(alert_for(exc), describe(exc), exc)
             shares = clientHello.getExtension(ExtensionType.key_share)
-            if shares is None or not shares.client_shares:
+            group = _keyshare.shareless_hello_group(clientHello, settings) \
+                if self._mls_no_share else None
+            if group is not None:
+                _keyshare.add_placeholder_share(clientHello, group)
+            elif shares is None or not shares.client_shares:
                 yield from self._mls_alert(AlertDescription.internal_error,
                                            "no client key share to anchor the MLS secret")
             self._mls_pending = mls_session
@@ -831,19 +854,19 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             secret = mls_session.exporter(SHARED_SECRET_LABEL, b"", prf_size)
         except (eng.Declined, MLSBodyTooLarge) as exc:
             self.mls_declined_reason = str(exc) or type(exc).__name__
-            if cfg.required:
+            if cfg.required or self._mls_no_share:
                 # The engine names the alert of a decline (access_denied or bad_certificate
                 # for a refused credential), the same mapping as MLS-TLS.
                 alert = alert_for(exc) if isinstance(exc, eng.Declined) \
                     else AlertDescription.handshake_failure
                 yield from self._mls_alert(alert,
-                                           "MLS is required but the KeyPackage was declined: "
-                                           + self.mls_declined_reason, exc)
+                                           f"{self._mls_must()} but the KeyPackage was "
+                                           f"declined: {self.mls_declined_reason}", exc)
             return  # classic TLS 1.3 with the client's key shares
         except StoreUnavailable as exc:
-            if cfg.required:
+            if cfg.required or self._mls_no_share:
                 yield from self._mls_alert(AlertDescription.internal_error,
-                                           f"MLS is required but {exc}", exc)
+                                           f"{self._mls_must()} but {exc}", exc)
             # The store is the server's problem, not the client's: classic TLS 1.3.
             self.mls_declined_reason = str(exc)
             log.warning("MLS declined for %s, classic TLS 1.3 instead: %s",
@@ -857,6 +880,31 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
             self._mls_hook_secret = secret
         else:
             self._mls_install_secret(secret)
+
+    def _mls_stand_in_for_share(self, hello: ClientHello, key_package: bytes) -> None:
+        """A ClientHello with the KeyPackage and no usable share (a client that requires
+        MLS): a placeholder share if MLS is going to be taken (keyshare.py), none (so a
+        HelloRetryRequest asks for a share) if the KeyPackage is declined up front."""
+        cfg, settings = self._mls_cfg, self._mls_hs_settings
+        group = _keyshare.shareless_hello_group(hello, settings) if settings else None
+        if group is None:
+            return
+        if not cfg.required:
+            eng = _engine.load()
+            try:
+                eng.ResponderHandshake(_engine.make_config(eng, cfg)).check(key_package)
+            except eng.Declined as exc:
+                self.mls_declined_reason = str(exc)
+                return
+            except Exception:  # noqa: BLE001 - a bad KeyPackage gets its alert from
+                pass           # _mls_respond, after tlslite-ng's checks of the ClientHello
+        _keyshare.add_placeholder_share(hello, group)
+        self._mls_no_share = True
+
+    def _mls_must(self) -> str:
+        """Why a server cannot fall back to classic TLS after a decline."""
+        return "MLS is required" if self._mls_cfg.required else \
+            "the client sent no key share (it requires MLS)"
 
     def _mls_finished(self) -> None:
         negotiated = self._mls_sh_sent if not self._client else self._mls_pending is not None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hmac
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from ..mls import auth as _auth
 from ..mls.constants import ExtensionType
@@ -150,28 +150,9 @@ class ResponderHandshake:
         than ``max_key_package_lifetime``, or a KeyPackage already used; an engine error
         (``decode_error``, ``decrypt_error``, ``illegal_parameter``) for a bad one.
         """
+        kp, cs, ident = self._checked(key_package)
         config = self.config
-        try:
-            kp = KeyPackage.deserialize(bytes(key_package))
-        except DecodeError as e:
-            raise as_engine_error(e) from None
-        suite = kp.cipher_suite
-        if suite not in config.suites or suite not in supported_cipher_suites():
-            raise Declined(f"MLS cipher suite 0x{suite:04x} is not acceptable")
-        ident = config.identity_for(suite)
-        if ident is None:
-            raise Declined(f"no server credential for MLS cipher suite 0x{suite:04x}")
-        cs = get_cipher_suite(suite)
         leaf = kp.leaf_node
-        if not has_binding(leaf.extensions, config):
-            raise BindingError("the KeyPackage lacks the tls_binding of this mode")
-        now = int(config.clock())
-        if leaf.lifetime is None:
-            raise IllegalParameter("KeyPackage leaf without a lifetime")
-        try:
-            check_lifetime(leaf.lifetime, now, config.max_key_package_lifetime)
-        except ProtocolError as e:
-            raise Declined(f"KeyPackage lifetime: {e}") from None
         # The Add commit validates the KeyPackage in full (signatures, capabilities
         # against the group's required_capabilities, the credential through the
         # server policy): done once there rather than here and again there.
@@ -191,6 +172,40 @@ class ResponderHandshake:
             session.close()
             raise Declined("KeyPackage already used (replay cache)")
         return welcome, session
+
+    def check(self, key_package: bytes) -> None:
+        """Raise :class:`Declined` now for what ``accept`` would decline without any
+        cryptography (suite, server credential, lifetime).
+
+        For a server that must choose, before it answers a ClientHello with no key
+        share, between taking MLS and asking for a share (HelloRetryRequest). Other
+        failures (a malformed KeyPackage, a refused credential, a replay) surface only
+        from ``accept``; a malformed KeyPackage raises its engine error here too.
+        """
+        self._checked(key_package)
+
+    def _checked(self, key_package: bytes) -> tuple[KeyPackage, Any, Any]:
+        config = self.config
+        try:
+            kp = KeyPackage.deserialize(bytes(key_package))
+        except DecodeError as e:
+            raise as_engine_error(e) from None
+        suite = kp.cipher_suite
+        if suite not in config.suites or suite not in supported_cipher_suites():
+            raise Declined(f"MLS cipher suite 0x{suite:04x} is not acceptable")
+        ident = config.identity_for(suite)
+        if ident is None:
+            raise Declined(f"no server credential for MLS cipher suite 0x{suite:04x}")
+        leaf = kp.leaf_node
+        if not has_binding(leaf.extensions, config):
+            raise BindingError("the KeyPackage lacks the tls_binding of this mode")
+        if leaf.lifetime is None:
+            raise IllegalParameter("KeyPackage leaf without a lifetime")
+        try:
+            check_lifetime(leaf.lifetime, int(config.clock()), config.max_key_package_lifetime)
+        except ProtocolError as e:
+            raise Declined(f"KeyPackage lifetime: {e}") from None
+        return kp, get_cipher_suite(suite), ident
 
     def _build(self, kp: KeyPackage, cs, ident, policy, client_hello_hash: bytes  # type: ignore[no-untyped-def]
                ) -> tuple[bytes, TwoPartySession]:
