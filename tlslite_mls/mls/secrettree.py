@@ -24,6 +24,7 @@ HKDF labels are encoded once per tree rather than once per message.
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from .codec import encode_varint
@@ -44,6 +45,16 @@ def _info_prefix(label: bytes, length: int, context_len: int) -> bytes:
     full = _LABEL_PREFIX + label
     return (length.to_bytes(2, "big") + encode_varint(len(full)) + full
             + encode_varint(context_len))
+
+
+@functools.lru_cache(maxsize=8)
+def _infos(nh: int, nk: int, nn: int) -> tuple[bytes, ...]:
+    """The label encodings a tree of these sizes uses: constants, so every epoch's
+    tree of a suite shares one set."""
+    return (_info_prefix(b"key", nk, 4), _info_prefix(b"nonce", nn, 4),
+            _info_prefix(b"secret", nh, 4), _info_prefix(b"tree", nh, 4) + b"left",
+            _info_prefix(b"tree", nh, 5) + b"right", _info_prefix(b"handshake", nh, 0),
+            _info_prefix(b"application", nh, 0))
 
 
 def sender_data_key_nonce(cs: CipherSuite, sender_data_secret: bytes,
@@ -114,13 +125,8 @@ class SecretTree:
         self._ratchets: dict[int, _Ratchet] = {}
         nh, nk, nn = cs.hash_length, cs.key_size, cs.nonce_size
         self._nh, self._nk, self._nn = nh, nk, nn
-        self._info_key = _info_prefix(b"key", nk, 4)
-        self._info_nonce = _info_prefix(b"nonce", nn, 4)
-        self._info_secret = _info_prefix(b"secret", nh, 4)
-        self._info_left = _info_prefix(b"tree", nh, 4) + b"left"
-        self._info_right = _info_prefix(b"tree", nh, 5) + b"right"
-        self._info_handshake = _info_prefix(b"handshake", nh, 0)
-        self._info_application = _info_prefix(b"application", nh, 0)
+        (self._info_key, self._info_nonce, self._info_secret, self._info_left,
+         self._info_right, self._info_handshake, self._info_application) = _infos(nh, nk, nn)
 
     def __repr__(self) -> str:
         return (f"SecretTree(suite=0x{self.cs.suite_id:04x}, n_leaves={self.n_leaves}, "

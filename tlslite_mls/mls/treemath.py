@@ -29,7 +29,8 @@ def node_width(n_leaves: int) -> int:
 
 
 def root(n_leaves: int) -> int:
-    return (1 << log2(node_width(n_leaves))) - 1
+    # (1 << log2(node_width(n_leaves))) - 1, inline: every path walk starts here
+    return (1 << ((2 * n_leaves - 1).bit_length() - 1)) - 1 if n_leaves > 0 else 0
 
 
 def left(x: int) -> int:
