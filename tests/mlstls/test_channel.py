@@ -105,6 +105,32 @@ def test_settings_errors_name_the_field():
     assert "throw-away" in repr(MLSTLSClientSettings())
 
 
+def test_settings_parse_the_signature_key_once(monkeypatch):
+    """Key bytes become one SigningKey shared by every validated copy, so two
+    handshakes of a standing identity parse (derive the public half of) it once."""
+    from tlslite_mls.mls.crypto import SigningKey
+    from tlslite_mls.mls.crypto import signature
+    priv, _ = get_cipher_suite(1).generate_signature_key_pair()
+    ssettings = MLSTLSServerSettings(suites=[1], credential=Credential.basic(b"s"),
+                                     signature_key=priv)
+    first = ssettings.validate().signature_key
+    assert isinstance(first, SigningKey) and first.private_bytes == priv
+    assert ssettings.validate().validate().signature_key is first
+    assert ssettings.signature_key == priv  # the caller's object is left as given
+    loads = []
+    real = signature._SodiumEd25519._load_private
+    monkeypatch.setattr(signature._SodiumEd25519, "_load_private",
+                        lambda self, k: loads.append(k) or real(self, k))
+    for _ in range(2):
+        p = Pair(client_settings(suites=[1]), ssettings)
+        p.client.handshake()
+        roundtrip(p.client, b"x")
+        p.client.close()
+        p.join()
+        assert p.server_error is None
+    assert loads.count(priv) == 1
+
+
 # -- the channel ----------------------------------------------------------------------------
 @pytest.mark.parametrize("suite", [1, 7])
 def test_handshake_data_exporter_and_close(suite):

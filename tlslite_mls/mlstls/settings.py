@@ -125,6 +125,11 @@ class MLSTLSSettings:
                 raise UnsupportedSuiteError(f"suites: {exc}") from None
         if (self.credential is None) != (self.signature_key is None):
             raise ValueError("credential and signature_key go together (or neither)")
+        if isinstance(self.signature_key, (bytes, bytearray)):
+            # Parsed once for all connections (copies share the memo), not per handshake.
+            from ..mls.crypto.signature import memoized_signing_key
+            other.signature_key = memoized_signing_key(
+                self.__dict__.setdefault("_signing_keys", {}), self.signature_key)
         if not isinstance(self.binding_protocol, (bytes, bytearray)) or not self.binding_protocol:
             raise ValueError("binding_protocol must be non-empty bytes")
         other.binding_protocol = bytes(self.binding_protocol)

@@ -187,14 +187,8 @@ class MLSSettings:
     def _signing_key(self, key: Any) -> Any:
         """``key`` as a SigningKey, the same object on every ``validate()`` (copies
         share the memo), so each key is parsed once however many connections use it."""
-        from ..mls.crypto import SigningKey
-        if isinstance(key, SigningKey):
-            return key
-        memo = self.__dict__.setdefault("_signing_keys", {})
-        found = memo.get(bytes(key))
-        if found is None:
-            found = memo[bytes(key)] = SigningKey(bytes(key))
-        return found
+        from ..mls.crypto.signature import memoized_signing_key
+        return memoized_signing_key(self.__dict__.setdefault("_signing_keys", {}), key)
 
     @staticmethod
     def _check_suites(suites: list[int]) -> None:

@@ -50,6 +50,18 @@ class SigningKey:
         return f"SigningKey(<{len(self.private_bytes)} bytes>)"
 
 
+def memoized_signing_key(memo: dict, key: "bytes | SigningKey") -> SigningKey:
+    """``key`` as a SigningKey, the same object for the same bytes in ``memo`` (a dict
+    the caller keeps, e.g. settings shared by all connections), so a standing identity
+    is parsed once however many handshakes use it."""
+    if isinstance(key, SigningKey):
+        return key
+    found = memo.get(bytes(key))
+    if found is None:
+        found = memo[bytes(key)] = SigningKey(bytes(key))
+    return found
+
+
 def private_key_bytes(private: "bytes | SigningKey") -> bytes:
     """The wire form of a private key given as bytes or as a :class:`SigningKey`."""
     return private.private_bytes if isinstance(private, SigningKey) else bytes(private)
