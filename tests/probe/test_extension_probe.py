@@ -53,7 +53,7 @@ def _status(report) -> dict:
 def test_our_server_passes_every_check(serve):
     report = _probe(serve())
     assert set(_status(report).values()) == {"pass"}, report.to_table()
-    assert len(report.checks) == 16
+    assert len(report.checks) == 17
 
 
 def test_probe_command_prints_json_and_exit_status(serve):
@@ -62,7 +62,7 @@ def test_probe_command_prints_json_and_exit_status(serve):
                          capture_output=True, text=True, timeout=120, env=env_with_repo())
     assert out.returncode == 0, out.stdout + out.stderr
     doc = json.loads(out.stdout)
-    assert doc["failed"] == 0 and len(doc["checks"]) == 16
+    assert doc["failed"] == 0 and len(doc["checks"]) == 17
 
 
 class KeyShareToo(MLSTLSConnection):
@@ -74,6 +74,20 @@ class KeyShareToo(MLSTLSConnection):
         if inserted:
             hello.extensions[-1:-1] = shares
         return inserted
+
+
+class AsksForAShare(MLSTLSConnection):
+    """Broken: answers an empty key_share with a HelloRetryRequest although it takes
+    the KeyPackage."""
+
+    def _mls_stand_in_for_share(self, hello, key_package):
+        pass
+
+
+def test_server_asking_a_required_client_for_a_share_fails_that_check(serve):
+    status = _status(_probe(serve(AsksForAShare)))
+    assert status["ClientHello with an empty key_share (a required client)"] == "FAIL"
+    assert status["handshake completes with MLS"] == "pass"
 
 
 def test_server_sending_key_share_too_fails_that_check(serve):

@@ -81,7 +81,8 @@ class ExtensionProbe:
 
     # ---- connections ---------------------------------------------------------
     def connect(self, cls: type = _Recording, settings: Optional[HandshakeSettings] = None,
-                session: Any = None) -> tuple[Optional[Any], Optional[BaseException]]:
+                session: Any = None, mls: Optional[MLSClientSettings] = None
+                ) -> tuple[Optional[Any], Optional[BaseException]]:
         """(connection, None) after a handshake, or (connection or None, the error)."""
         conn = None
         try:
@@ -93,7 +94,7 @@ class ExtensionProbe:
                 conn.handshakeClientMLSResume(session, self.mls, settings=settings or _settings(),
                                               serverName=name)
             else:
-                conn.mls_settings = self.mls
+                conn.mls_settings = mls or self.mls
                 conn.handshakeClientCert(settings=settings or _settings(), serverName=name)
             return conn, None
         except Exception as exc:  # noqa: BLE001 - every failure is an observation
@@ -104,13 +105,15 @@ class ExtensionProbe:
     # ---- the battery ---------------------------------------------------------
     def run(self) -> Report:
         conn = self.handshake_checks()
-        if conn is not None and conn.mls_negotiated:
+        negotiated = conn is not None and conn.mls_negotiated
+        if negotiated:
             self.epoch_checks(conn)
             self.resumption_check(conn)
         else:
             for name in ("epoch change started by the client", "epoch change started by the server",
                          "resumption to epoch N+2"):
                 self.report.add(name, "-").skip("no MLS connection to work with")
+        self.empty_key_share_check(negotiated)
         self.malformed_input_checks()
         self.hrr_checks()
         return self.report
@@ -236,6 +239,24 @@ class ExtensionProbe:
             c = self.report.add(name, f"{AlertDescription.toStr(alert)} alert")
             c.judge(*self.expect_alert(hostile.mutating_connection(mutate, base=_Recording),
                                        alert))
+
+    def empty_key_share_check(self, negotiated: bool) -> None:
+        """docs/profile.md section 3: a required client sends an empty key_share, and a
+        server that takes its KeyPackage (as it did with shares) must not ask for one."""
+        check = self.report.add("ClientHello with an empty key_share (a required client)",
+                                "MLS without a HelloRetryRequest")
+        if not negotiated:
+            check.skip("the server did not take MLS from a ClientHello with a key share")
+            return
+        required = MLSClientSettings(mode="required", auth_policy=AcceptAnyCredential(),
+                                     **self.t.codepoints).validate()
+        conn, err = self.connect(mls=required)
+        hrrs = [h for h in getattr(conn, "probe_server_hellos", None) or [] if h.hrr]
+        if err is None:
+            close_quietly(conn)
+        check.judge(err is None and conn.mls_negotiated and not hrrs,
+                    ("HelloRetryRequest; " if hrrs else "") +
+                    (describe(err) if err else f"MLS negotiated: {conn.mls_negotiated}"))
 
     def hrr_checks(self) -> None:
         """Only a HelloRetryRequest shows the HRR rules: a ClientHello whose only key share
