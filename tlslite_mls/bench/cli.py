@@ -15,6 +15,7 @@ BENCHMARKS = {
     "sizes": "tlslite_mls.bench.sizes",
     "hostile": "tlslite_mls.bench.hostile",
     "throughput": "tlslite_mls.bench.throughput",
+    "tickets": "tlslite_mls.bench.tickets",
 }
 DESCRIPTIONS = {
     "mls": "the two-party MLS cycle: our core, mls-rs and ts-mls",
@@ -26,6 +27,7 @@ DESCRIPTIONS = {
     "sizes": "KeyPackage, Welcome and commit sizes per MLS suite and credential",
     "hostile": "a good client's handshakes under half-open and malformed connections",
     "throughput": "bulk MB/s and CPU per MiB of both modes beside ssl and tlslite-ng",
+    "tickets": "time to seal and open a session ticket, tlslite-ng's beside ours",
 }
 DEFAULT = "modes"
 USAGE = f"usage: python -m tlslite_mls bench [{{{','.join(BENCHMARKS)}}}] [options]"

@@ -9,8 +9,10 @@ errors exactly, so nothing else in tlslite-ng notices:
 
 * :class:`OpenSSLX25519` is an ``ECDHKeyExchange`` for the x25519 group (the MLS
   client's fallback share, and classic TLS 1.3 on fallback);
-* :class:`OpenSSLAEAD` has the AEAD object interface of ``tlslite.utils.aesgcm`` and
-  ``chacha20_poly1305`` (``seal``/``open``, ``open`` returns None on a bad tag);
+* :class:`OpenSSLAEAD` has the AEAD object interface of ``tlslite.utils.aesgcm``,
+  ``aesccm`` and ``chacha20_poly1305`` (``seal``/``open``, ``open`` returns None on a
+  bad tag); the records use its AES-GCM and ChaCha20-Poly1305, session tickets
+  (tickets.py) whichever AEAD ``ticketCipher`` names;
 * :class:`OpenSSLRecordLayer` is a ``RecordLayer`` whose cipher settings hand out
   those objects for the AES-GCM and ChaCha20-Poly1305 suites (TLS 1.3 and 1.2),
   and tlslite-ng's own for everything else.
@@ -22,7 +24,7 @@ from typing import Any, Callable, Optional
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 from tlslite.constants import CipherSuite, GroupName
 from tlslite.errors import TLSIllegalParameterException
 from tlslite.keyexchange import ECDHKeyExchange
@@ -32,6 +34,11 @@ from .hkdf import expand_label
 
 _X25519_SIZE = 32
 _TAG = 16
+# tlslite-ng's AEAD names: (cryptography class, tag length)
+_AEADS = {"aes128gcm": (AESGCM, _TAG), "aes256gcm": (AESGCM, _TAG),
+          "chacha20-poly1305": (ChaCha20Poly1305, _TAG),
+          "aes128ccm": (AESCCM, _TAG), "aes256ccm": (AESCCM, _TAG),
+          "aes128ccm_8": (AESCCM, 8), "aes256ccm_8": (AESCCM, 8)}
 
 
 class OpenSSLX25519(ECDHKeyExchange):
@@ -68,7 +75,9 @@ def get_kex(base: Callable[[int, Any], Any], group: int, version: Any) -> Any:
 
 
 class OpenSSLAEAD:
-    """A tlslite-ng AEAD object (AES-GCM or ChaCha20-Poly1305) backed by OpenSSL."""
+    """A tlslite-ng AEAD object (AES-GCM, AES-CCM or ChaCha20-Poly1305) backed by
+    OpenSSL; ``name`` is tlslite-ng's (``aes256gcm``, ``aes128ccm_8``, ...). A key
+    OpenSSL does not take for that AEAD raises ``ValueError``."""
 
     isBlockCipher = False  # noqa: N815 - tlslite-ng's attribute names
     isAEAD = True  # noqa: N815
@@ -79,8 +88,9 @@ class OpenSSLAEAD:
     def __init__(self, name: str, key: Any) -> None:
         self.name = name
         self.key = key
-        self._aead = ChaCha20Poly1305(bytes(key)) if name == "chacha20-poly1305" \
-            else AESGCM(bytes(key))
+        cls, self.tagLength = _AEADS[name]
+        self._aead = cls(bytes(key), tag_length=self.tagLength) if cls is AESCCM \
+            else cls(bytes(key))
 
     def seal(self, nonce: Any, plaintext: Any, data: Any) -> bytearray:
         if len(nonce) != 12:
@@ -90,7 +100,7 @@ class OpenSSLAEAD:
     def open(self, nonce: Any, ciphertext: Any, data: Any) -> Optional[bytearray]:
         if len(nonce) != 12:
             raise ValueError("Bad nonce length")
-        if len(ciphertext) < _TAG:
+        if len(ciphertext) < self.tagLength:
             return None
         try:
             return bytearray(self._aead.decrypt(bytes(nonce), bytes(ciphertext), bytes(data)))

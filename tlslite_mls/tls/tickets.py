@@ -8,6 +8,10 @@ from the resumption secret inside the encrypted ticket (``epoch_keys.store_key``
 tickets carry nothing of MLS. The group is written to the store before the tickets
 go out. What happens after such a handshake (the resumption exchange up to epoch
 N+2) is the post-handshake mixin's.
+
+Tickets are sealed and opened by OpenSSL in tlslite-ng's format (ticket_seal.py):
+through the hook patch's ``_hook_ticket_cipher`` where tlslite-ng has it, else through
+``ticket_seal.send_tickets``/``try_decrypt`` in place of tlslite-ng's ticket methods.
 """
 
 from __future__ import annotations
@@ -22,10 +26,16 @@ from tlslite.handshakehelpers import HandshakeHelpers
 from tlslite.tlsconnection import TLSConnection
 
 from . import engine as _engine
+from . import ticket_seal
 from .epoch_keys import ALIAS_PREFIX, prf_params, store_key
 from .errors import MLSResumptionError
 
-__all__ = ["MLSTicketMixin"]
+__all__ = ["MLSTicketMixin", "TICKET_HOOK"]
+
+# A tlslite-ng with patches/tlslite-ng-0.8.2-hooks.patch asks the connection for the
+# ticket AEAD; a released one makes its own (pure Python), so its ticket methods are
+# replaced by ticket_seal's here.
+TICKET_HOOK = hasattr(TLSConnection, "_hook_ticket_cipher")
 
 
 class MLSTicketMixin:
@@ -73,8 +83,23 @@ class MLSTicketMixin:
         return self.handshakeClientCert(None, None, session, settings, None,
                                         serverName=serverName or session.serverName or None, alpn=alpn, async_=async_)
 
+    @staticmethod
+    def _derive_key_iv(nonce: Any, user_key: Any, settings: Any) -> tuple:  # noqa: N802
+        """tlslite-ng's key and IV of a ticket, on one-shot ``hmac.digest`` (same bytes)."""
+        return ticket_seal.derive_key_iv(nonce, user_key, settings.ticketCipher)
+
+    def _hook_ticket_cipher(self, key: Any, settings: Any) -> Any:
+        """Hook patch: the AEAD that seals and opens tickets, on OpenSSL."""
+        return ticket_seal.ticket_aead(settings.ticketCipher, key)
+
+    def _mls_open_ticket(self, settings: Any, identity: Any = None, ticket: Any = None) -> Any:
+        """tlslite-ng's ``_tryDecrypt``, the ticket opened by OpenSSL."""
+        if TICKET_HOOK:
+            return TLSConnection._tryDecrypt(self, settings, identity, ticket)
+        return ticket_seal.try_decrypt(self.version, settings, identity, ticket)
+
     def _tryDecrypt(self, settings: Any, identity: Any = None, ticket: Any = None) -> Any:  # noqa: N802
-        match, payload = TLSConnection._tryDecrypt(self, settings, identity, ticket)
+        match, payload = self._mls_open_ticket(settings, identity, ticket)
         if match and payload is not None and self.version > (3, 3):
             found = self.__dict__.setdefault("_mls_tickets", [])
             if self.__dict__.get("_mls_tickets_hh") is not self._handshake_hash:
@@ -101,8 +126,8 @@ class MLSTicketMixin:
         for ident in psks.identities:
             if external.get(bytes(ident.identity)) == prf_name:
                 return False  # an external PSK: no MLS group behind it
-            # The base method: the mixin's override records tickets for this handshake.
-            match, ticket = TLSConnection._tryDecrypt(self, settings, ident)
+            # Not _tryDecrypt: that records the tickets of this handshake.
+            match, ticket = self._mls_open_ticket(settings, ident)
             if match and ticket.protocol_version == self.version and match[2] == prf_name:
                 store = store_of(getattr(self, "_mls_cfg", None))
                 group_key = resolve_group_key(store, store_key(bytes(ticket.master_secret), client=False))
@@ -122,8 +147,10 @@ class MLSTicketMixin:
     def _serverSendTickets(self, settings: Any) -> Iterator[Any]:  # noqa: N802
         if settings.ticketKeys and settings.ticket_count and self.version > (3, 3):
             self._mls_before_tickets()
-        for result in TLSConnection._serverSendTickets(self, settings):
-            yield result
+        if TICKET_HOOK:
+            yield from TLSConnection._serverSendTickets(self, settings)
+        else:
+            yield from ticket_seal.send_tickets(self, settings)
 
     def _mls_before_tickets(self) -> None:
         """Tie the tickets about to go out to the group, in the store, first (section 6)."""
