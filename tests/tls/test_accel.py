@@ -12,6 +12,8 @@ from tlslite.recordlayer import RecordLayer
 from tlslite.utils.cipherfactory import createAESGCM, createCHACHA20
 
 from helpers import AEADWatch, record_aeads
+from tlslite_mls.store import MemoryStore
+from tlslite_mls.tls import ticket_seal
 from tlslite_mls.tls.accel import OpenSSLAEAD, OpenSSLRecordLayer, OpenSSLX25519, get_kex
 from tlslite_mls.tls.connection import MLSTLSConnection, _NoCertificateSignature
 from tlsutil import client_mls, pair, server_mls, tls13_settings
@@ -76,20 +78,27 @@ def test_no_certificate_signature_only_when_mls_replaces_certificates():
 
 @pytest.mark.parametrize("cipher", ["aes128gcm", "aes256gcm", "chacha20-poly1305"])
 def test_connections_use_openssl_aeads_in_every_epoch(monkeypatch, pki, cipher):
-    """Handshake keys, application keys, MLS epoch keys and KeyUpdate keys: all OpenSSL."""
+    """Handshake keys, application keys, MLS epoch keys, KeyUpdate keys, and the session
+    tickets sealed, opened on resumption and sealed again: all OpenSSL."""
     watch = AEADWatch().install(monkeypatch)
+    tickets = _watch_ticket_aeads(monkeypatch)
+    cstore, sstore = MemoryStore(), MemoryStore()
+    # ticketCipher is cipher too; a 16-byte ticket key makes AES-128 tickets
+    ticket_settings = dict(cipherNames=[cipher], ticketCipher=cipher,
+                           ticketKeys=[bytearray(16 if cipher == "aes128gcm" else 32)])
 
     def server(sock):
         conn = MLSTLSConnection(sock)
-        conn.handshakeServerMLS(server_mls(), certChain=pki.chain(), privateKey=pki.key(),
-                                settings=tls13_settings(cipherNames=[cipher]))
+        conn.handshakeServerMLS(server_mls(store=sstore), certChain=pki.chain(),
+                                privateKey=pki.key(), settings=tls13_settings(**ticket_settings))
         for _ in range(3):
             conn.write(bytes(conn.read()))
         return record_aeads(conn._recordLayer)
 
     def client(sock):
         conn = MLSTLSConnection(sock)
-        conn.handshakeClientMLS(client_mls(), settings=tls13_settings(cipherNames=[cipher]))
+        conn.handshakeClientMLS(client_mls(store=cstore),
+                                settings=tls13_settings(cipherNames=[cipher]))
         conn.write(b"a")
         assert conn.read() == b"a"
         conn.mls_update(wait=True)
@@ -99,15 +108,46 @@ def test_connections_use_openssl_aeads_in_every_epoch(monkeypatch, pki, cipher):
             conn.write(data)
             assert conn.read() == data
         assert conn.mls_negotiated and conn.mls_epoch >= 3
+        return record_aeads(conn._recordLayer), conn.session
+
+    def resume(sock):
+        conn = MLSTLSConnection(sock)
+        conn.handshakeClientMLSResume(session, client_mls(store=cstore),
+                                      settings=tls13_settings(cipherNames=[cipher]))
+        for data in (b"d", b"e", b"f"):
+            conn.write(data)
+            assert conn.read() == data
+        assert conn.resumed and conn.mls_negotiated
         return record_aeads(conn._recordLayer)
 
     c, s = pair(client, server)
     assert c.error is None and s.error is None, (c.error, s.error)
-    for aead in c.value + s.value:
+    aeads, session = c.value
+    aeads += s.value
+    sealed = len(tickets)
+    assert sealed == 2 and len(session.tickets) == 2, tickets  # tlslite-ng's ticket_count
+    c, s = pair(resume, server)
+    assert c.error is None and s.error is None, (c.error, s.error)
+    for aead in aeads + c.value + s.value:
         assert type(aead) is OpenSSLAEAD and aead.name == cipher, aead
-    # handshake, application, two epochs and the KeyUpdates, both sides
-    assert len(watch.created) >= 16 and set(watch.created) == {("OpenSSLAEAD", cipher)}
+    # the offered ticket opened (at least once), two new tickets sealed
+    assert len(tickets) >= sealed + 3 and set(tickets) == {cipher}, tickets
+    # handshake, application, two epochs and the KeyUpdates, both sides; the tickets
+    assert len(watch.created) >= 16 + 5 and set(watch.created) == {("OpenSSLAEAD", cipher)}
     assert not watch.pure_python
+
+
+def _watch_ticket_aeads(monkeypatch) -> list:
+    """The names of the ticket AEADs made (ticket_seal.ticket_aead) while installed."""
+    made: list = []
+    real = ticket_seal.ticket_aead
+
+    def watched(ticket_cipher, key):
+        aead = real(ticket_cipher, key)
+        made.append(aead.name)
+        return aead
+    monkeypatch.setattr(ticket_seal, "ticket_aead", watched)
+    return made
 
 
 @pytest.mark.parametrize("suite", [CipherSuite.TLS_AES_128_GCM_SHA256,
