@@ -24,15 +24,24 @@ from tlslite_mls.tls.connection import HOOKS  # noqa: E402
 from tlsutil import client_mls, make_pki, pair, server_mls, tls13_settings  # noqa: E402
 
 
-def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssettings=None):
+def run(pki, client_cls, server_cls, cmls=None, smls=None, csettings=None, ssettings=None,
+        session=None, keep=False):
+    """One connection; ``session``: resume it (MLS resumption); ``keep``: the client's
+    result holds its session."""
     def client(sock):
         conn = client_cls(sock)
         if isinstance(conn, MLSTLSConnection):
             conn.mls_settings = cmls or client_mls()
-        conn.handshakeClientCert(settings=csettings or tls13_settings(), serverName="localhost")
+        if session is not None:
+            conn.handshakeClientMLSResume(session, settings=csettings or tls13_settings(),
+                                          serverName="localhost")
+        else:
+            conn.handshakeClientCert(settings=csettings or tls13_settings(),
+                                     serverName="localhost")
         conn.write(b"ping")
         reply = bytes(conn.read())
         return {"version": list(conn.version), "reply": reply.decode(),
+                "resumed": conn.resumed, **({"session": conn.session} if keep else {}),
                 "mls": getattr(conn, "mls_negotiated", False),
                 "server_cert": conn.session.serverCertChain is not None,
                 "fell_back": getattr(conn, "mls_fell_back", None),
@@ -78,6 +87,36 @@ def oversized(pki) -> dict:
     return {"alert": alert, "server": str(res.error)}
 
 
+def tickets(pki) -> dict:
+    """MLS handshake with tickets, then MLS resumption, with tlslite-ng's pure-Python
+    AEADs refused: whether it resumed, and how often tlslite-ng asked for the ticket
+    AEAD through _hook_ticket_cipher (the hook patch)."""
+    import pytest
+    from helpers import AEADWatch
+    from tlslite_mls.store import MemoryStore
+    from tlslite_mls.tls.tickets import TICKET_HOOK
+    cstore, sstore = MemoryStore(), MemoryStore()
+    ssettings = tls13_settings(ticketKeys=[bytearray(32)])
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        watch = AEADWatch().install(mp)
+        hook = MLSTLSConnection._hook_ticket_cipher
+        mp.setattr(MLSTLSConnection, "_hook_ticket_cipher",
+                   lambda self, key, settings: calls.append(1) or hook(self, key, settings))
+        first = run(pki, MLSTLSConnection, MLSTLSConnection, cmls=client_mls(store=cstore),
+                    smls=server_mls(store=sstore), ssettings=ssettings, keep=True)
+        if "error" in first:
+            return first
+        second = run(pki, MLSTLSConnection, MLSTLSConnection, cmls=client_mls(store=cstore),
+                     smls=server_mls(store=sstore), ssettings=ssettings,
+                     session=first["client"]["session"])
+    if "error" in second:
+        return second
+    return {"ticket_hook": TICKET_HOOK, "hook_calls": len(calls),
+            "resumed": second["client"]["resumed"], "mls": second["client"]["mls"],
+            "pure_python": watch.pure_python}
+
+
 def main() -> None:
     pki = make_pki(Path(tempfile.mkdtemp()))
     hrr_server = tls13_settings(keyShares=["secp256r1"], eccCurves=["secp256r1"])
@@ -99,6 +138,7 @@ def main() -> None:
                         cmls=client_mls(pki, suites=[3]), smls=server_mls(suites=[1])),
     }}
     out["oversized"] = oversized(pki)
+    out["tickets"] = tickets(pki)
     print(json.dumps(out))
 
 

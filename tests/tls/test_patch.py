@@ -90,6 +90,18 @@ def test_plugin_on_patched_tlslite(trees):
         assert not sc[name]["client"]["mls"] and not sc[name]["server"]["mls"], name
     _assert_fallback_verified(sc)
     _assert_oversized_refused(out)
+    # tlslite-ng's own ticket code asks for the AEAD: 2 tickets sealed, at least one
+    # opened on resumption, 2 sealed again
+    assert out["tickets"]["ticket_hook"] is True and out["tickets"]["hook_calls"] >= 5, \
+        out["tickets"]
+    _assert_tickets_on_openssl(out)
+
+
+def _assert_tickets_on_openssl(out: dict) -> None:
+    """MLS resumption with tickets, tlslite-ng's pure-Python AEADs refused."""
+    t = out["tickets"]
+    assert "error" not in t, t
+    assert t["resumed"] is True and t["mls"] is True and t["pure_python"] == [], t
 
 
 def _assert_oversized_refused(out: dict) -> None:
@@ -119,6 +131,8 @@ def test_plugin_on_released_tlslite():
     assert out["scenarios"]["mls"]["client"]["mls"]
     _assert_fallback_verified(out["scenarios"])
     _assert_oversized_refused(out)
+    assert out["tickets"]["ticket_hook"] is False and out["tickets"]["hook_calls"] == 0
+    _assert_tickets_on_openssl(out)
 
 
 _NONCES = r"""
