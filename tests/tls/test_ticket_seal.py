@@ -86,19 +86,21 @@ def test_every_altered_byte_is_refused():
 TICKET_KEYS = [bytearray(b"k" * 32)]
 
 
-def _serve(pki, cls):
+def _serve(pki, cls, version=(3, 4)):
     def run(sock):
         conn = cls(sock)
         conn.handshakeServer(certChain=pki.chain(), privateKey=pki.key(),
-                             settings=tls13_settings(ticketKeys=TICKET_KEYS))
+                             settings=tls13_settings(ticketKeys=TICKET_KEYS,
+                                                     minVersion=version, maxVersion=version))
         conn.write(b"echo:" + bytes(conn.read()))
     return run
 
 
-def _connect(session=None):
+def _connect(session=None, version=(3, 4)):
     def run(sock):
         conn = TLSConnection(sock)
-        conn.handshakeClientCert(session=session, settings=tls13_settings())
+        conn.handshakeClientCert(session=session, settings=tls13_settings(
+            minVersion=version, maxVersion=version))
         conn.write(b"x")
         assert bytes(conn.read()) == b"echo:x"  # the tickets arrive before the echo
         # the server selected our ticket's PSK (it opened the ticket, the binder held)
@@ -110,14 +112,16 @@ def _connect(session=None):
                                             (MLSTLSConnection, TLSConnection),
                                             (MLSTLSConnection, MLSTLSConnection)],
                          ids=["old-to-new", "new-to-old", "new-to-new"])
-def test_resumption_across_old_and_new_sealing(pki, issuer, resumer):
-    """TLS 1.3 resumption with a ticket issued by one server and offered to another that
-    shares its ticket keys: tlslite-ng's own sealing (TLSConnection) and ours."""
-    c, s = pair(_connect(), _serve(pki, issuer))
+@pytest.mark.parametrize("version", [(3, 4), (3, 3)], ids=["tls1.3", "tls1.2"])
+def test_resumption_across_old_and_new_sealing(pki, issuer, resumer, version):
+    """Resumption with a ticket issued by one server and offered to another that shares
+    its ticket keys: tlslite-ng's own sealing (TLSConnection) and ours; TLS 1.3 PSK
+    identities and TLS 1.2 SessionTickets (RFC 5077)."""
+    c, s = pair(_connect(version=version), _serve(pki, issuer, version))
     assert c.error is None and s.error is None, (c.error, s.error)
     resumed, session = c.value
-    assert not resumed and session.tickets
-    c, s = pair(_connect(session), _serve(pki, resumer))
+    assert not resumed and (session.tickets or session.tls_1_0_tickets)
+    c, s = pair(_connect(session, version), _serve(pki, resumer, version))
     assert c.error is None and s.error is None, (c.error, s.error)
     assert c.value[0] is True
 
