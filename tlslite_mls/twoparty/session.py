@@ -578,16 +578,17 @@ class TwoPartySession:
 
         ``markers=False``: the end of an MLS-TLS resumption, both directions switch now.
         """
+        commit_hash = _commit_hash(commit)
         try:
             keys = self._material(new)
-            self._write(new, None, _commit_hash(commit))
+            self._write(new, None, commit_hash)
         except BaseException:
             new.retire()
             raise
         for g in drop:
             g.retire()
         self._group, self._pending = new, None
-        self._last_peer_commit = _commit_hash(commit)
+        self._last_peer_commit = commit_hash
         self._send_epoch = new.epoch
         if not markers:
             self._recv_epoch = new.epoch

@@ -10,6 +10,7 @@ changes.
 
 from __future__ import annotations
 
+import functools
 import hmac as _hmac
 import os
 from dataclasses import dataclass, field
@@ -33,6 +34,20 @@ def _label(label: Label) -> bytes:
 
 def _vec(data: bytes) -> bytes:
     return encode_varint(len(data)) + data
+
+
+@functools.lru_cache(maxsize=64)
+def _protocol_label(label: str) -> bytes:
+    return _vec(_MLS_PREFIX + label.encode("ascii"))
+
+
+def _full_label(label: Label) -> bytes:
+    """The encoded ``"MLS 1.0 " + label`` of the labeled operations. The protocol's own
+    labels (``str`` constants, a handful) are encoded once; others (exporter labels,
+    given as bytes) each time."""
+    if isinstance(label, str):
+        return _protocol_label(label)
+    return _vec(_MLS_PREFIX + label)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +101,7 @@ class CipherSuite:
                           length: int) -> bytes:
         """ExpandWithLabel (RFC 9420 section 8): HKDF-Expand with the label prefixed by
         "MLS 1.0 ", so secrets derived for different purposes never coincide."""
-        info = length.to_bytes(2, "big") + _vec(_MLS_PREFIX + _label(label)) + _vec(context)
+        info = length.to_bytes(2, "big") + _full_label(label) + _vec(context)
         return self.hash.expand(secret, info, length)
 
     def derive_secret(self, secret: bytes, label: Label) -> bytes:
@@ -129,14 +144,14 @@ class CipherSuite:
 
     def sign_with_label(self, private: "bytes | Any", label: Label, content: bytes) -> bytes:
         """``private`` is the key's bytes or ``signature.load_private(bytes)``."""
-        return self.signature.sign(private, _vec(_MLS_PREFIX + _label(label)) + _vec(content))
+        return self.signature.sign(private, _full_label(label) + _vec(content))
 
     def verify_with_label(self, public: bytes, label: Label, content: bytes,
                           signature: bytes) -> bool:
         """VerifyWithLabel (section 5.1.2): whether ``signature`` is ``public``'s
         signature over the labelled ``content``."""
         return self.signature.verify(
-            public, _vec(_MLS_PREFIX + _label(label)) + _vec(content), signature)
+            public, _full_label(label) + _vec(content), signature)
 
     def check_signature(self, public: bytes, label: Label, content: bytes,
                         signature: bytes, what: str) -> None:
@@ -174,14 +189,14 @@ class CipherSuite:
     def encrypt_with_label(self, public: bytes, label: Label, context: bytes,
                            plaintext: bytes) -> tuple[bytes, bytes]:
         """Returns ``(kem_output, ciphertext)``."""
-        info = _vec(_MLS_PREFIX + _label(label)) + _vec(context)
+        info = _full_label(label) + _vec(context)
         return self.hpke.seal(public, info, b"", plaintext)
 
     def decrypt_with_label(self, private: bytes, label: Label, context: bytes,
                            kem_output: bytes, ciphertext: bytes) -> bytes:
         """DecryptWithLabel (section 5.1.3): HPKE open of what
         :meth:`encrypt_with_label` sealed under the same label and context."""
-        info = _vec(_MLS_PREFIX + _label(label)) + _vec(context)
+        info = _full_label(label) + _vec(context)
         return self.hpke.open(private, kem_output, info, b"", ciphertext)
 
 
