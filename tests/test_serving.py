@@ -130,3 +130,113 @@ def test_oversized_declared_lengths_refused_before_buffering(mls_tls):
         assert alerts == [DECODE_ERROR] * 20, alerts
     finally:
         server.stop()
+
+
+def _plain_server(handler, **limits):
+    """A ConnectionServer on a free port, accepting in a background thread."""
+    import threading
+
+    from tlslite_mls.serving import ConnectionServer
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    server = ConnectionServer(listener, handler, mode="test",
+                              limits=ServerLimits(**limits) if limits else None)
+    stop = threading.Event()
+    acceptor = threading.Thread(target=server.serve, kwargs={"stop": stop}, daemon=True)
+    acceptor.start()
+
+    def close():
+        stop.set()
+        acceptor.join(5)
+        listener.close()
+        server.join(5)
+    return server, listener.getsockname(), close
+
+
+def test_established_connection_served_in_a_new_thread_after_the_handshake_thread_ended():
+    """A handler that returns the rest of the connection: the rest runs in a new thread,
+    and the handshake's thread has ended by then (so it gave back its C library cache
+    and stack); the connection keeps its place under the cap until the rest returns."""
+    import threading
+    seen: dict = {}
+    handshake_threads: list = []
+    release = threading.Event()
+
+    def handler(sock, guard):
+        sock.recv(5)  # the "handshake"
+        guard.handshake_done()
+        handshake_threads.append(threading.current_thread())
+
+        def rest():
+            seen["same_thread"] = threading.current_thread() in handshake_threads
+            handshake_threads[-1].join(5)
+            seen["handshake_thread_alive"] = handshake_threads[-1].is_alive()
+            seen["active"] = server.active
+            sock.sendall(b"ready")
+            release.wait(10)
+            sock.sendall(b"bye")
+        return rest
+
+    server, address, close = _plain_server(handler, max_connections=1)
+    try:
+        with socket.create_connection(address, timeout=10) as client:
+            client.sendall(b"hello")
+            assert client.recv(5) == b"ready", "the returned callable never ran"
+            assert seen == {"same_thread": False, "handshake_thread_alive": False,
+                            "active": 1}
+            # Still counted: a second peer is over the cap of 1.
+            with socket.create_connection(address, timeout=10) as extra:
+                assert closed_by_peer(extra, 5), "the handed-over connection left the cap"
+            release.set()
+            assert client.recv(3) == b"bye"
+            assert closed_by_peer(client, 5), "the socket was not closed after the rest"
+        deadline = time.monotonic() + 5
+        while server.active and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.active == 0 and server.refused == 1
+    finally:
+        release.set()
+        close()
+
+
+def test_failure_after_hand_over_logged_once_and_counted(caplog):
+    def handler(sock, guard):
+        guard.handshake_done()
+
+        def rest():
+            raise RuntimeError("broken after the handshake")
+        return rest
+
+    server, address, close = _plain_server(handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="tlslite_mls"):
+            with socket.create_connection(address, timeout=10) as client:
+                assert closed_by_peer(client, 5)
+            deadline = time.monotonic() + 5
+            while server.errors < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+        assert server.errors == 1 and len(failures) == 1, failures
+        assert "(test): RuntimeError: broken after the handshake" in failures[0]
+    finally:
+        close()
+
+
+def test_count_mode_serves_the_handed_over_part_in_the_same_thread():
+    """One connection at a time (``serve(count=...)``): the rest runs before the next
+    accept, in the accepting thread."""
+    import threading
+
+    from tlslite_mls.serving import ConnectionServer
+    threads = []
+
+    def handler(sock, guard):
+        guard.handshake_done()
+        return lambda: (threads.append(threading.current_thread()), sock.sendall(b"x"))
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = ConnectionServer(listener, handler, mode="test")
+        with socket.create_connection(listener.getsockname(), timeout=10) as client:
+            server.serve(count=1)
+            assert client.recv(1) == b"x"
+    assert threads == [threading.current_thread()]

@@ -14,6 +14,15 @@ in both modes, and :class:`tlslite_mls.tls.server.MLSServer`) accepts through
   is closed at once (and logged), the accept loop goes on, so good clients keep
   being served as soon as slots free up.
 
+A handler may split a connection in two: the handshake, then what it returns (a
+callable serving the established connection). The server runs that second part in a
+new thread and lets the handshake's thread end. Why: a thread keeps what the
+handshake left in it for as long as it lives -- glibc's per-thread cache of freed
+blocks (about 50 KB after a TLS + MLS handshake) and the stack pages its deepest
+call touched -- and an idle connection would hold that for hours. A thread that
+ends gives both back (the C library cache returns to the shared heap, the stack is
+released), so an idle connection holds only its own state.
+
 Each failed connection is logged once, at warning level, with the peer address,
 the mode and the alert or reason; log records never interleave (one ``logging``
 call per line).
@@ -33,7 +42,7 @@ from typing import Any, Callable, Optional
 from tlslite.constants import AlertDescription
 from tlslite.errors import TLSAbruptCloseError, TLSLocalAlert, TLSRemoteAlert
 
-__all__ = ["ServerLimits", "ConnectionServer", "Guard", "Watchdog", "describe_failure",
+__all__ = ["ServerLimits", "ConnectionServer", "Guard", "Handler", "Watchdog", "describe_failure",
            "short_identity", "peer_text", "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_IDLE_TIMEOUT",
            "DEFAULT_MAX_CONNECTIONS"]
 
@@ -215,7 +224,10 @@ class Guard:
 # ----------------------------------------------------------------------------
 # the accept loop
 # ----------------------------------------------------------------------------
-Handler = Callable[[socket.socket, Guard], None]
+# The second part of a connection (see the module docstring), or None when the
+# handler served the whole connection itself.
+Serve = Optional[Callable[[], None]]
+Handler = Callable[[socket.socket, Guard], Serve]
 
 
 class ConnectionServer:
@@ -223,7 +235,10 @@ class ConnectionServer:
 
     The handler runs the handshake, calls ``guard.handshake_done()``, serves, and
     raises on failure; the failure is then logged once here. The socket is closed
-    after the handler returns.
+    after the handler returns. A handler that returns a callable instead of serving
+    hands the established connection over: the callable runs in a new thread (or,
+    one connection at a time with ``serve(count=...)``, in this one), its failure is
+    logged the same way, and the socket is closed after it returns.
 
     :param mode: how log lines name the protocol (``"TLS extension mode, MLS
         preferred"``, ``"MLS-TLS"``).
@@ -288,31 +303,78 @@ class ConnectionServer:
             t.join(wait)
 
     def _run_counted(self, sock: socket.socket, address: Any) -> None:
+        handed_over = False
         try:
-            self._run(sock, address)
+            handed_over = self._run(sock, address, threaded=True)
         finally:
             with self._lock:
-                self.active -= 1
+                if not handed_over:
+                    self.active -= 1
                 self._threads.discard(threading.current_thread())
 
-    def _run(self, sock: socket.socket, address: Any) -> None:
+    def _run(self, sock: socket.socket, address: Any, threaded: bool = False) -> bool:
+        """Handshake (and serve); True if the rest was handed to a new thread, which
+        then owns the socket and the connection's place under the cap."""
         guard: Optional[Guard] = None
+        rest: Serve = None
         try:
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
             guard = Guard(sock, peer_text(address), self.limits)
-            self.handler(sock, guard)
+            rest = self.handler(sock, guard)
+            if rest is not None and threaded:
+                t = threading.Thread(target=self._run_rest, args=(rest, sock, address, guard),
+                                     daemon=True)
+                with self._lock:
+                    self._threads.add(t)
+                try:
+                    t.start()
+                except BaseException:
+                    with self._lock:
+                        self._threads.discard(t)
+                    raise
+                return True
         except Exception as exc:  # noqa: BLE001 - one failed client must not stop the server
-            with self._lock:
-                self.errors += 1
-            self.log.warning("connection from %s failed (%s): %s", peer_text(address),
-                             self.mode, describe_failure(exc, guard))
+            rest = None
+            self._failed(exc, address, guard)
         finally:
-            if guard is not None:
-                guard.close()
-            _close(sock)
+            if rest is None:
+                self._closed(sock, guard)
+        if rest is not None:  # one connection at a time: serve it here
+            self._serve_rest(rest, sock, address, guard)
+        return False
+
+    def _run_rest(self, rest: Callable[[], None], sock: socket.socket, address: Any,
+                  guard: Guard) -> None:
+        try:
+            self._serve_rest(rest, sock, address, guard)
+        finally:
+            with self._lock:
+                self.active -= 1
+                self._threads.discard(threading.current_thread())
+
+    def _serve_rest(self, rest: Callable[[], None], sock: socket.socket, address: Any,
+                    guard: Guard) -> None:
+        try:
+            rest()
+        except Exception as exc:  # noqa: BLE001 - as in _run
+            self._failed(exc, address, guard)
+        finally:
+            self._closed(sock, guard)
+
+    def _failed(self, exc: BaseException, address: Any, guard: Optional[Guard]) -> None:
+        with self._lock:
+            self.errors += 1
+        self.log.warning("connection from %s failed (%s): %s", peer_text(address),
+                         self.mode, describe_failure(exc, guard))
+
+    @staticmethod
+    def _closed(sock: socket.socket, guard: Optional[Guard]) -> None:
+        if guard is not None:
+            guard.close()
+        _close(sock)
 
 
 def _close(sock: socket.socket) -> None:

@@ -76,9 +76,9 @@ def make_client_settings(args: argparse.Namespace) -> tuple[MLSTLSClientSettings
 
 
 def _echo_handler(settings: MLSTLSServerSettings, args: argparse.Namespace
-                  ) -> Callable[[socket.socket, Guard], None]:
+                  ) -> Callable[[socket.socket, Guard], Callable[[], None]]:
     """One connection: handshake (under the guard's deadline), summary line, echo."""
-    def handle(sock: socket.socket, guard: Guard) -> None:
+    def handle(sock: socket.socket, guard: Guard) -> Callable[[], None]:
         conn = MLSTLSServer(sock, settings, keylog=args.keylog)
         try:
             conn.handshake()
@@ -87,12 +87,19 @@ def _echo_handler(settings: MLSTLSServerSettings, args: argparse.Namespace
                      settings.peer_authentication(), guard.peer)
             print_exporter(args.exporter_label, args.exporter_length, conn.exporter,
                            f"MLS-Exporter (epoch {conn.epoch})")
-            chunks = echo(conn, args.update_every)
-            log.info("closed after %d chunks at epoch %s (%d epoch changes, %d started "
-                     "here), %s", chunks, conn.epoch, conn.epoch_changes, conn.updates_started,
-                     guard.peer)
-        finally:
+        except BaseException:
             conn.close()
+            raise
+
+        def serve() -> None:  # in a thread of its own (serving.ConnectionServer)
+            try:
+                chunks = echo(conn, args.update_every)
+                log.info("closed after %d chunks at epoch %s (%d epoch changes, %d started "
+                         "here), %s", chunks, conn.epoch, conn.epoch_changes,
+                         conn.updates_started, guard.peer)
+            finally:
+                conn.close()
+        return serve
     return handle
 
 

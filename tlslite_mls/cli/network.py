@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any, Callable
 
-from ..serving import ConnectionServer, Guard
+from ..serving import ConnectionServer, Handler
 from .errors import connect_error, listen_error
 
 __all__ = ["listen", "serve", "connect"]
@@ -19,7 +19,7 @@ def listen(host: str, port: int) -> socket.socket:
         raise listen_error(exc, host, port) from None
 
 
-def serve(srv: socket.socket, handler: Callable[[socket.socket, Guard], None], mode: str,
+def serve(srv: socket.socket, handler: Handler, mode: str,
           limits: Any, count: int) -> int:
     """Serve ``count`` connections (0: until interrupted), then close the listener."""
     server = ConnectionServer(srv, handler, mode=mode, limits=limits)

@@ -106,7 +106,7 @@ def _http(conn: MLSTLSConnection) -> None:
 
 def _handler(settings: MLSServerSettings, tls: Any, args: argparse.Namespace,
              respond: Callable[[MLSTLSConnection], None], tickets: list[bytes]
-             ) -> Callable[[socket.socket, Guard], None]:
+             ) -> Callable[[socket.socket, Guard], Callable[[], None]]:
     """One connection: handshake (under the guard's deadline), summary line, then
     ``respond`` (echo, or the HTTP page). ``tickets``: the ticket keys (made once, so
     that every worker process has the same)."""
@@ -114,7 +114,7 @@ def _handler(settings: MLSServerSettings, tls: Any, args: argparse.Namespace,
     handshake_settings.ticketKeys = tickets
     alpn = [p.encode() for p in args.alpn] if args.alpn else None
 
-    def handle(sock: socket.socket, guard: Guard) -> None:
+    def handle(sock: socket.socket, guard: Guard) -> Callable[[], None]:
         conn = MLSTLSConnection(sock, mls_settings=settings, keylog=args.keylog)
         try:
             conn.handshakeServer(certChain=tls.chain, privateKey=tls.key,
@@ -129,8 +129,11 @@ def _handler(settings: MLSServerSettings, tls: Any, args: argparse.Namespace,
             line += f", client credential: {settings.peer_authentication()}"
         log.info("%s, from %s", line, guard.peer)
         print_exporter(args.exporter_label, args.exporter_length, *extension_exporter(conn))
-        respond(conn)
-        conn.close()
+
+        def serve() -> None:  # in a thread of its own (serving.ConnectionServer)
+            respond(conn)
+            conn.close()
+        return serve
     return handle
 
 

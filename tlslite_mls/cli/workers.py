@@ -12,7 +12,7 @@ import socket
 import threading
 from typing import Any, Callable
 
-from ..serving import ConnectionServer, Guard
+from ..serving import ConnectionServer, Handler
 from .errors import listen_error, runtime_error
 
 __all__ = ["start_pool", "wait_pool"]
@@ -34,7 +34,7 @@ class _WorkerServer:
 
 
 def start_pool(args: argparse.Namespace,
-               make_handler: Callable[[], Callable[[socket.socket, Guard], None]],
+               make_handler: Callable[[], Handler],
                mode: str, limits: Any, workers: int) -> Any:
     """Start the workers; ``make_handler`` runs in each of them."""
     from ..workers import WorkerPool

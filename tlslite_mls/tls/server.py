@@ -131,7 +131,9 @@ class MLSServer:
         self._sock.close()
         self._server.join(wait)
 
-    def _serve(self, sock: socket.socket, guard: Guard) -> None:
+    def _serve(self, sock: socket.socket, guard: Guard) -> Callable[[], None]:
+        """The handshake here; the handler in the thread that the returned callable
+        runs in (the handshake's thread then ends and gives back what it kept)."""
         conn = self.connection_class(sock)
         if self.update_policy is not None:
             conn.mls_update_policy = self.update_policy
@@ -139,14 +141,25 @@ class MLSServer:
             conn.handshakeServerMLS(self.mls_settings, certChain=self.cert_chain,
                                     privateKey=self.private_key, settings=self.settings)
             guard.handshake_done()
-            with self._lock:
-                self.connections += 1
-            self.handler(conn)
-        finally:
+        except BaseException:
+            _close_quietly(conn)
+            raise
+        with self._lock:
+            self.connections += 1
+
+        def serve() -> None:
             try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - already failed or gone
-                pass
+                self.handler(conn)
+            finally:
+                _close_quietly(conn)
+        return serve
+
+
+def _close_quietly(conn: MLSTLSConnection) -> None:
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - already failed or gone
+        pass
 
 
 def main(argv: Optional[list[str]] = None) -> int:
