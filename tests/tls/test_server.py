@@ -61,3 +61,37 @@ def test_module_server_command_is_the_main_server_command(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode in (1, 2) and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("error:") and "missing.pem" in bad.stderr.splitlines()[0]
+
+
+def test_library_server_handler_runs_after_the_handshake_thread_ended(pki):
+    """The handler owns the connection in a thread of its own; the thread that ran the
+    handshake has ended by then, so an idle connection no longer holds what the
+    handshake left in its thread (C library cache, stack pages)."""
+    import threading
+
+    from tlsutil import server_mls
+    from tlslite_mls.tls.connection import MLSTLSConnection
+    from tlslite_mls.tls.server import MLSServer, echo_handler
+
+    class Recording(MLSTLSConnection):
+        def handshakeServerMLS(self, *args, **kwargs):
+            self.handshake_thread = threading.current_thread()
+            return super().handshakeServerMLS(*args, **kwargs)
+
+    seen = []
+
+    def handler(conn):
+        conn.handshake_thread.join(10)
+        seen.append((conn.handshake_thread is threading.current_thread(),
+                     conn.handshake_thread.is_alive()))
+        echo_handler(conn)
+
+    srv = MLSServer(("127.0.0.1", 0), pki.chain(), pki.key(), server_mls(), handler=handler)
+    srv.connection_class = Recording
+    srv.start()
+    try:
+        assert good_client(srv.address[1], False) < 10
+        assert seen == [(False, False)]
+        assert srv.errors == 0 and srv.connections == 1
+    finally:
+        srv.shutdown()
