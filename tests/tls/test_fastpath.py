@@ -201,6 +201,39 @@ def test_fast_path_is_on_by_default_and_counts_sequence_numbers():
     b.close()
 
 
+def test_replaced_traffic_state_not_kept_by_the_fast_path():
+    """Once a direction switches keys, its old state (key and AEAD context) is gone
+    even before the next record: the fast path kept the last state it used (a
+    replaced one, if keys changed after it) to remember its IV."""
+    import gc
+    import weakref
+    suite = SUITES[0]
+    wire = _write(FastRecordLayer, suite, [("keys", 1),
+                                           ("send", ContentType.application_data, b"x", 0)],
+                  fast=True)
+    a, b = socket.socketpair()
+    try:
+        a.sendall(wire)
+        layer = _layer(FastRecordLayer, b, client=False, fast=True)
+        _apply_keys(layer, suite, ("keys", 1), sending=False)
+        _apply_keys(layer, suite, ("keys", 1), sending=True)
+        for result in layer.recvRecord():
+            pass
+        assert bytes(result[1].bytes) == b"x"
+        old_read = weakref.ref(layer._readState)
+        for _ in layer.sendRecord(Message(ContentType.application_data, bytearray(b"y"))):
+            pass
+        old_write = weakref.ref(layer._writeState)
+        _apply_keys(layer, suite, ("keys", 2), sending=False)
+        _apply_keys(layer, suite, ("keys", 2), sending=True)
+        gc.collect()
+        assert old_read() is None, "the replaced read state (its key) is still referenced"
+        assert old_write() is None, "the replaced write state (its key) is still referenced"
+    finally:
+        a.close()
+        b.close()
+
+
 # -- whole connections, one side on each path ------------------------------------------------
 @pytest.mark.parametrize("fast_client,fast_server", [(True, False), (False, True), (False, False), (True, True)])
 def test_extension_mode_mixed_paths(pki, fast_client, fast_server):

@@ -233,6 +233,6 @@ def assert_epoch_formula_gives_handshake_secrets(conn, early=None):
     if early is None:
         early = early_secret(name, size, None)
     shared = conn.mls_exporter(b"TLS shared secret", b"", size)
-    got = epoch_traffic_secrets(shared, early, st.transcript, name, size)
+    got = epoch_traffic_secrets(shared, early, st.transcript_hash, name, size)
     assert tuple(bytes(x) for x in got) == \
         (bytes(conn.session.cl_app_secret), bytes(conn.session.sr_app_secret))

@@ -479,6 +479,16 @@ class MLSTLSConnection(MLSPostHandshakeMixin, FastReadMixin, TLSConnection):
                                "no (EC)DHE slot for MLS",
                                MLSNegotiationError("psk_ke selected"))
 
+    def _mls_forget_handshake(self) -> None:
+        super()._mls_forget_handshake()
+        self._mls_engine = self._mls_initiator = None
+        self._mls_ch_ext = self._mls_ch_ctx = self._mls_ch_hashes = None
+        self._mls_sh_ext = self._mls_last_ch = self._mls_hs_settings = None
+        self._mls_hook_secret = None
+        # tlslite-ng's copy of the transcript before the ClientHello (PSK binders); it
+        # sets it again in the next handshake.
+        self._pre_client_hello_handshake_hash = None
+
     def _mls_drop_pending(self, reason: str) -> None:
         """MLS will not be used after all: forget the group and its secrets."""
         self.mls_declined_reason = reason

@@ -154,14 +154,16 @@ class FastRecordLayer(OpenSSLRecordLayer):
         OpenSSLRecordLayer.__init__(self, sock)
         self._ahead = ReadAhead(sock)
         self._recordSocket.sock = self._ahead
-        self._fast_state: Any = None
-        self._fast_iv = 0
 
-    def _iv_of(self, state: Any) -> int:
-        if state is not self._fast_state:
-            self._fast_state = state
-            self._fast_iv = int.from_bytes(state.fixedNonce, "big")
-        return self._fast_iv
+    @staticmethod
+    def _iv_of(state: Any) -> int:
+        """The state's IV as an integer, kept on the state itself: it goes with that
+        state's key (a cache on the layer kept a replaced state, key included, alive
+        until the next record, and alternated between the read and write states)."""
+        iv = state.__dict__.get("fast_iv")
+        if iv is None:
+            iv = state.fast_iv = int.from_bytes(state.fixedNonce, "big")
+        return iv
 
     # -- receiving --------------------------------------------------------------------
     def recvRecord(self) -> Iterator[Any]:  # noqa: N802 (tlslite-ng's name)

@@ -119,7 +119,6 @@ class _State:
         self.suite = suite
         self.prf_name, self.prf_size = prf_params(suite)
         self.early = bytearray(early)
-        self.transcript = transcript
         # Both fixed for the connection: each epoch's keys start from them.
         self.transcript_hash = transcript.digest(self.prf_name)
         self.early_salt = early_derived(self.early, self.prf_name)
@@ -287,6 +286,14 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
         finally:
             self._mls_resume_ctx = None
             self._mls_offered_session = None
+            self._mls_forget_handshake()
+
+    def _mls_forget_handshake(self) -> None:
+        """After a handshake, done or failed: drop what only the handshake needed, so
+        that a connection kept open for hours holds its keys and group, not the
+        handshake's messages and copies (subclasses add theirs). The transcript lives
+        on as its hash in the post-handshake state."""
+        self._mls_transcript = None
 
     def _mls_after_handshake(self) -> Iterator[Any]:
         self._mls_ph = None
