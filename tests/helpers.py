@@ -96,11 +96,13 @@ def bench_json(*args: str, timeout: float = 120) -> dict:
 
 
 class AEADWatch:
-    """Every record AEAD created while it is installed; tlslite-ng's pure-Python AES-GCM
-    and ChaCha20-Poly1305 constructors fail the test instead of running.
+    """Every record AEAD created while it is installed; tlslite-ng's pure-Python record
+    ciphers (AES-GCM, ChaCha20-Poly1305, AES-CCM, AES-CBC, 3DES, RC4) fail the test
+    instead of running.
 
     Install with :meth:`install` (a pytest ``monkeypatch``); ``created`` lists
-    ``(class name, cipher name)`` of each AEAD object made through ``OpenSSLAEAD``.
+    ``(class name, cipher name)`` of each AEAD object made through ``OpenSSLAEAD``;
+    ``pure_python`` the pure-Python constructors that were called.
     """
 
     def __init__(self) -> None:
@@ -108,7 +110,8 @@ class AEADWatch:
         self.pure_python: list[str] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> "AEADWatch":
-        from tlslite.utils import python_aesgcm, python_chacha20_poly1305
+        from tlslite.utils import (python_aes, python_aesccm, python_aesgcm,
+                                   python_chacha20_poly1305, python_rc4, python_tripledes)
 
         from tlslite_mls.tls.accel import OpenSSLAEAD
 
@@ -118,8 +121,11 @@ class AEADWatch:
                 raise AssertionError(f"tlslite-ng's pure-Python {name} was used")
             return new
 
-        monkeypatch.setattr(python_aesgcm, "new", refuse("AES-GCM"))
-        monkeypatch.setattr(python_chacha20_poly1305, "new", refuse("ChaCha20-Poly1305"))
+        for module, name in ((python_aesgcm, "AES-GCM"),
+                             (python_chacha20_poly1305, "ChaCha20-Poly1305"),
+                             (python_aesccm, "AES-CCM"), (python_aes, "AES"),
+                             (python_tripledes, "3DES"), (python_rc4, "RC4")):
+            monkeypatch.setattr(module, "new", refuse(name))
         init = OpenSSLAEAD.__init__
 
         def watched(aead, name, key):
@@ -130,5 +136,5 @@ class AEADWatch:
 
 
 def record_aeads(layer) -> list:
-    """The AEAD objects of a tlslite-ng RecordLayer's current read and write states."""
+    """The cipher objects of a tlslite-ng RecordLayer's current read and write states."""
     return [layer._readState.encContext, layer._writeState.encContext]

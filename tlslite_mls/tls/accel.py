@@ -1,9 +1,10 @@
-"""tlslite-ng's x25519 and record AEADs computed by OpenSSL (through ``cryptography``).
+"""tlslite-ng's x25519 and record ciphers computed by OpenSSL (through ``cryptography``).
 
-tlslite-ng computes x25519, AES-GCM and ChaCha20-Poly1305 in pure Python: about 1 ms
-per x25519 operation, and for AES-GCM a key schedule plus GHASH tables for every
-traffic key (four per side per handshake) and ~0.5 MB/s of record protection. An
-MLS handshake spends more time there than in MLS, so ``MLSTLSConnection`` swaps in
+tlslite-ng computes x25519 and every record cipher in pure Python (unless M2Crypto or
+PyCrypto is installed): about 1 ms per x25519 operation, for AES-GCM a key schedule
+plus GHASH tables for every traffic key (four per side per handshake) and ~0.5 MB/s
+of record protection, and no better for AES-CCM, AES-CBC or 3DES. An MLS handshake
+spends more time there than in MLS, so ``MLSTLSConnection`` (and MLS-TLS) swap in
 these drop-in replacements. They keep tlslite-ng's interfaces, inputs, outputs and
 errors exactly, so nothing else in tlslite-ng notices:
 
@@ -11,15 +12,16 @@ errors exactly, so nothing else in tlslite-ng notices:
   client's fallback share, and classic TLS 1.3 on fallback);
 * :class:`OpenSSLAEAD` has the AEAD object interface of ``tlslite.utils.aesgcm``,
   ``aesccm`` and ``chacha20_poly1305`` (``seal``/``open``, ``open`` returns None on a
-  bad tag); the records use its AES-GCM and ChaCha20-Poly1305, session tickets
-  (tickets.py) whichever AEAD ``ticketCipher`` names;
+  bad tag); records and session tickets (tickets.py) use it;
 * :class:`OpenSSLRecordLayer` is a ``RecordLayer`` whose cipher settings hand out
-  those objects for the AES-GCM and ChaCha20-Poly1305 suites (TLS 1.3 and 1.2),
-  and tlslite-ng's own for everything else.
+  those objects, and ciphers.py's CBC and RC4 objects, for every suite tlslite-ng
+  negotiates (TLS 1.3 and 1.2 and older).
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any, Callable, Optional
 
 from cryptography.exceptions import InvalidTag
@@ -28,9 +30,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20
 from tlslite.constants import CipherSuite, GroupName
 from tlslite.errors import TLSIllegalParameterException
 from tlslite.keyexchange import ECDHKeyExchange
+from tlslite import recordlayer
 from tlslite.recordlayer import ConnectionState, RecordLayer
 
+from . import ciphers
+from .ciphers import OpenSSLCBC
 from .hkdf import expand_label
+
+log = logging.getLogger(__name__)
 
 _X25519_SIZE = 32
 _TAG = 16
@@ -127,27 +134,66 @@ def _aes_gcm(key: Any, implementations: Any = None) -> OpenSSLAEAD:
     return OpenSSLAEAD("aes128gcm" if len(key) == 16 else "aes256gcm", key)
 
 
+def _aes_ccm(key: Any, implementations: Any = None) -> OpenSSLAEAD:
+    return OpenSSLAEAD("aes128ccm" if len(key) == 16 else "aes256ccm", key)
+
+
+def _aes_ccm_8(key: Any, implementations: Any = None) -> OpenSSLAEAD:
+    return OpenSSLAEAD("aes128ccm_8" if len(key) == 16 else "aes256ccm_8", key)
+
+
 def _chacha20_poly1305(key: Any, implementations: Any = None) -> OpenSSLAEAD:
     return OpenSSLAEAD("chacha20-poly1305", key)
 
 
-class OpenSSLRecordLayer(RecordLayer):
-    """tlslite-ng's RecordLayer with OpenSSL for the AES-GCM and ChaCha20-Poly1305 suites.
+def _aes_cbc(key: Any, iv: Any, implementations: Any = None) -> OpenSSLCBC:
+    return OpenSSLCBC(ciphers.aes_name(key), key, iv)
 
-    Only the factory changes: nonces, sequence numbers, padding and key updates stay
-    tlslite-ng's. The draft-00 ChaCha20 suites and every other cipher keep tlslite-ng's
-    own implementations.
+
+@functools.lru_cache(maxsize=None)
+def _warn_no_openssl(name: str) -> None:
+    log.warning("this cryptography/OpenSSL build has no %s: tlslite-ng's pure-Python %s "
+                "protects the records of connections that negotiate it", name, name)
+
+
+def _decrepit(name: str, theirs: Callable[..., Any]) -> Callable[..., Any]:
+    """The factory of a cipher from ``cryptography``'s decrepit module: OpenSSL's
+    object, or tlslite-ng's (``theirs``) with a warning when the build lacks it."""
+    def factory(key: Any, iv: Any, implementations: Any = None) -> Any:
+        cipher = ciphers.make(name, key, iv)
+        if cipher is None:
+            _warn_no_openssl(name)
+            return theirs(key, iv, implementations)
+        return cipher
+    return factory
+
+
+# tlslite-ng's cipher factories (as its record layer names them) -> ours
+_OPENSSL_FACTORIES: dict = {
+    recordlayer.createAESGCM: _aes_gcm, recordlayer.createAESCCM: _aes_ccm,
+    recordlayer.createAESCCM_8: _aes_ccm_8, recordlayer.createCHACHA20: _chacha20_poly1305,
+    recordlayer.createAES: _aes_cbc,
+    recordlayer.createTripleDES: _decrepit("3des", recordlayer.createTripleDES),
+    recordlayer.createRC4: _decrepit("rc4", recordlayer.createRC4),
+}
+
+
+class OpenSSLRecordLayer(RecordLayer):
+    """tlslite-ng's RecordLayer with every record cipher computed by OpenSSL.
+
+    Only the factories change: nonces, sequence numbers, MACs, padding and key
+    updates stay tlslite-ng's. Each of tlslite-ng's cipher factories is replaced:
+    AES-GCM, AES-CCM (and CCM_8), ChaCha20-Poly1305 (the RFC 7905 suites and the
+    draft-00 ones, which differ only in the nonce the record layer builds) by
+    :class:`OpenSSLAEAD`; AES-CBC and 3DES-CBC by :class:`~.ciphers.OpenSSLCBC`; RC4
+    by :class:`~.ciphers.OpenSSLRC4`. 3DES and RC4 stay tlslite-ng's, with a
+    warning, only on a build of OpenSSL without them (``ciphers.available``).
     """
 
     @staticmethod
     def _getCipherSettings(cipherSuite: int) -> tuple:  # noqa: N802,N803
         key_length, iv_length, factory = RecordLayer._getCipherSettings(cipherSuite)
-        if cipherSuite in CipherSuite.aes128GcmSuites or \
-                cipherSuite in CipherSuite.aes256GcmSuites:
-            factory = _aes_gcm
-        elif cipherSuite in CipherSuite.chacha20Suites:
-            factory = _chacha20_poly1305
-        return key_length, iv_length, factory
+        return key_length, iv_length, _OPENSSL_FACTORIES.get(factory, factory)
 
     def calcTLS1_3PendingState(self, cipherSuite: int, cl_traffic_secret: Any,  # noqa: N802,N803
                                sr_traffic_secret: Any, implementations: Any) -> None:

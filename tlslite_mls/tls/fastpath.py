@@ -40,7 +40,7 @@ from .accel import OpenSSLAEAD, OpenSSLRecordLayer
 __all__ = ["FastRecordLayer", "FastReadMixin", "ReadAhead"]
 
 _HEADER = 5
-_TAG = 16
+_TAG = 16  # the longest AEAD tag: a record no longer than it takes the slow path
 _APPLICATION_DATA = ContentType.application_data
 _CCS = ContentType.change_cipher_spec
 # the largest TLS 1.3 record (RFC 8446 section 5.2): header + 2^14 + 256
@@ -238,7 +238,7 @@ class FastRecordLayer(OpenSSLRecordLayer):
         if self.padding_cb:
             data += bytearray(self.padding_cb(len(data), content_type,
                                               self.send_record_limit - len(data) - 1))
-        out_len = len(data) + _TAG
+        out_len = len(data) + state.encContext.tagLength  # 8 for AES-CCM_8
         header = bytes((_APPLICATION_DATA, 3, 3, out_len >> 8, out_len & 0xFF))
         seq = state.seqnum
         state.seqnum = seq + 1
