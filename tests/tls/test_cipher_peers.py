@@ -20,7 +20,7 @@ from helpers import AEADWatch, require
 from tlslite_mls.tls import MLSTLSConnection
 from tlslite_mls.tls.accel import OpenSSLAEAD
 from tlslite_mls.tls.ciphers import OpenSSLCBC
-from tlsutil import client_mls, run_in_thread, server_mls, tls13_settings
+from tlsutil import client_mls, close_quietly, serve_one, server_mls, tls13_settings
 
 TLS13, TLS12 = (3, 4), (3, 3)
 LINES = [b"first record\n", b"x" * 3000 + b"\n", b"third\n"]
@@ -90,40 +90,24 @@ def test_our_client_vs_openssl_server(monkeypatch, pki, openssl_server, version_
 # their clients against our server (echoes one read with a prefix)
 # --------------------------------------------------------------------------
 def _serve(pki, settings):
-    """Our server on a TCP port for one connection; ``finish()`` returns it."""
-    srv = socket.create_server(("127.0.0.1", 0))
-
-    def serve():
-        s, _ = srv.accept()
-        s.settimeout(30)
-        with s:
-            conn = MLSTLSConnection(s)
-            conn.handshakeServerMLS(server_mls(), certChain=pki.chain(), privateKey=pki.key(),
-                                    settings=settings)
-            pending, answered = b"", 0
-            while answered < len(LINES):  # their client may put several lines in a record
-                pending += bytes(conn.read())
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    conn.write(b"mls-srv:" + line + b"\n")
-                    answered += 1
-            state = (conn.version, conn.getCipherName(), conn.getCipherImplementation(),
-                     type(conn._recordLayer._readState.encContext),
-                     type(conn._recordLayer._writeState.encContext))
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - their clients may just go away
-                pass
-            return state
-    t, result = run_in_thread(serve)
-
-    def finish():
-        t.join(30)
-        srv.close()
-        assert not t.is_alive()
-        assert result.error is None, result.error
-        return result.value
-    return srv.getsockname()[1], finish
+    """Our server on a TCP port for one connection; ``finish()`` returns its state."""
+    def serve(s):
+        conn = MLSTLSConnection(s)
+        conn.handshakeServerMLS(server_mls(), certChain=pki.chain(), privateKey=pki.key(),
+                                settings=settings)
+        pending, answered = b"", 0
+        while answered < len(LINES):  # their client may put several lines in a record
+            pending += bytes(conn.read())
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                conn.write(b"mls-srv:" + line + b"\n")
+                answered += 1
+        state = (conn.version, conn.getCipherName(), conn.getCipherImplementation(),
+                 type(conn._recordLayer._readState.encContext),
+                 type(conn._recordLayer._writeState.encContext))
+        close_quietly(conn)
+        return state
+    return serve_one(serve)
 
 
 def _expect(out: str, finish, version, cipher, kind) -> None:

@@ -28,8 +28,8 @@ from tlslite_mls.codepoints import TLS_EXT_MLS_HANDSHAKE
 from tlslite_mls.probe.raw import RecordingSocket, records
 from tlslite_mls.tls import MLSTLSConnection
 from tlslite_mls.tls.errors import MLSNegotiationError
-from tlsutil import (PY, client_mls, env_with_repo, pair, run_in_thread, server_mls, stop,
-                     tls13_settings)
+from tlsutil import (PY, client_mls, close_quietly, env_with_repo, pair, run_in_thread,
+                     serve_one, server_mls, stop, tls13_settings)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_CLIENT = os.path.join(HERE, "peer_client.py")
@@ -176,32 +176,19 @@ def test_client_vs_plain_tlslite(pki, hrr):
 # --------------------------------------------------------------------------
 def _serve_once(pki, mls=None, settings=None):
     """Our MLS server on a TCP port: one connection, echo one read."""
-    srv = socket.create_server(("127.0.0.1", 0))
-    port = srv.getsockname()[1]
-
-    def serve():
-        s, _ = srv.accept()
-        s.settimeout(30)
-        with s:
-            conn = MLSTLSConnection(s)
-            conn.handshakeServerMLS(mls or server_mls(), certChain=pki.chain(),
-                                    privateKey=pki.key(), settings=settings or tls13_settings())
-            conn.negotiated_version = conn.version
-            data = conn.read()
-            conn.write(b"mls-srv:" + bytes(data))
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - classic clients may just go away
-                pass
-            return conn
-    t, result = run_in_thread(serve)
+    def serve(s):
+        conn = MLSTLSConnection(s)
+        conn.handshakeServerMLS(mls or server_mls(), certChain=pki.chain(),
+                                privateKey=pki.key(), settings=settings or tls13_settings())
+        conn.negotiated_version = conn.version
+        data = conn.read()
+        conn.write(b"mls-srv:" + bytes(data))
+        close_quietly(conn)
+        return conn
+    port, done = serve_one(serve)
 
     def finish():
-        t.join(30)
-        srv.close()
-        assert not t.is_alive()
-        assert result.error is None, result.error
-        conn = result.value
+        conn = done()
         assert conn.negotiated_version == (3, 4)
         assert not conn.mls_negotiated
         return conn

@@ -137,6 +137,36 @@ def pair(client: Callable[[socket.socket], Any], server: Callable[[socket.socket
     return cres, sres
 
 
+def serve_one(handle: Callable[[socket.socket], Any]) -> tuple[int, Callable[[], Any]]:
+    """A TCP server on 127.0.0.1 for one connection, which ``handle(sock)`` serves in a
+    thread: (port, ``finish``); ``finish()`` waits for it and returns what ``handle``
+    returned, or fails the test with its error."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> Any:
+        s, _ = srv.accept()
+        s.settimeout(30)
+        with s:
+            return handle(s)
+    t, result = run_in_thread(serve)
+
+    def finish() -> Any:
+        t.join(30)
+        srv.close()
+        assert not t.is_alive(), "server thread hung"
+        assert result.error is None, result.error
+        return result.value
+    return srv.getsockname()[1], finish
+
+
+def close_quietly(conn: Any) -> None:
+    """Close a TLS connection whose classic peer may already have gone away."""
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
