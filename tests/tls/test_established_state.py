@@ -15,6 +15,7 @@ from tlslite.handshakehashes import HandshakeHashes
 from tlslite.messages import HandshakeMsg
 
 from tlslite_mls.tls import MLSTLSConnection
+from tlslite_mls.tls.epoch_keys import early_secret, prf_params
 from tlslite_mls.tls.transcript import TLS13HandshakeHashes
 from tlsutil import client_mls, pair, server_mls, tls13_settings
 
@@ -37,9 +38,9 @@ def _reachable(root, shared) -> list:
     return list(seen.values())
 
 
-def _handshake_leftovers(conn, shared) -> Counter:
+def _handshake_leftovers(reachable: list) -> Counter:
     kept = Counter()
-    for obj in _reachable(conn, shared):
+    for obj in reachable:
         if isinstance(obj, (HandshakeMsg, TLSExtension, HandshakeSettings)):
             kept[type(obj).__name__] += 1
         elif isinstance(obj, (HandshakeHashes, TLS13HandshakeHashes)):
@@ -49,9 +50,10 @@ def _handshake_leftovers(conn, shared) -> Counter:
 
 def test_established_connections_keep_no_handshake_messages_or_copies(pki):
     """After the handshake and the first epoch change, neither side keeps a handshake
-    message, an extension, a copy of the handshake settings, or transcript hash
-    objects beyond tlslite-ng's running transcript and its post-handshake
-    authentication base (``_handshake_hash``, ``_first_handshake_hashes``)."""
+    message, an extension, a copy of the handshake settings, transcript hash objects
+    beyond tlslite-ng's running transcript and its post-handshake authentication base
+    (``_handshake_hash``, ``_first_handshake_hashes``), or the EarlySecret (epoch keys
+    need only the salt derived from it)."""
     kept = {}
 
     def run(sock, server):
@@ -72,8 +74,12 @@ def test_established_connections_keep_no_handshake_messages_or_copies(pki):
                 assert conn.read() == b"ping"
         assert conn.mls_negotiated and conn.mls_epoch_changes >= 1
         gc.collect()
-        kept["server" if server else "client"] = _handshake_leftovers(
-            conn, [mls, settings, pki.chain(), pki.key()])
+        reachable = _reachable(conn, [mls, settings, pki.chain(), pki.key()])
+        kept["server" if server else "client"] = _handshake_leftovers(reachable)
+        name, size = prf_params(conn.session.cipherSuite)
+        early = bytes(early_secret(name, size, None))  # no PSK here: a known value
+        kept["early " + ("server" if server else "client")] = [
+            o for o in reachable if isinstance(o, (bytes, bytearray)) and o == early]
         conn.close()
 
     c, s = pair(lambda sock: run(sock, False), lambda sock: run(sock, True))
@@ -83,3 +89,4 @@ def test_established_connections_keep_no_handshake_messages_or_copies(pki):
         assert left["transcript hash objects"] <= 2, (side, left)
         del left["transcript hash objects"]
         assert not left, f"the {side} connection still holds {dict(left)}"
+        assert not kept["early " + side], f"the {side} connection still holds its EarlySecret"

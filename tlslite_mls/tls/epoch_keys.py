@@ -56,11 +56,14 @@ def early_derived(early: bytes, prf_name: str) -> bytearray:
     return derive_secret(early, b"derived", None, prf_name)
 
 
-def epoch_main_secret(shared: bytes, early: bytes, prf_name: str, prf_size: int,
+def epoch_main_secret(shared: bytes, early: Optional[bytes], prf_name: str, prf_size: int,
                       salt: Optional[bytes] = None) -> bytearray:
     """main_e of the module docstring for one epoch's ``shared_e``; ``salt`` is
-    :func:`early_derived` of ``early`` when the caller kept it."""
+    :func:`early_derived` of ``early`` when the caller kept it (then ``early`` may be
+    None: a connection keeps the salt, not the EarlySecret)."""
     if salt is None:
+        if early is None:
+            raise ValueError("epoch_main_secret needs the EarlySecret or its derived salt")
         salt = early_derived(early, prf_name)
     hs = extract(salt, shared, prf_name)
     salt = derive_secret(hs, b"derived", None, prf_name)

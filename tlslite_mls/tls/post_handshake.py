@@ -118,10 +118,10 @@ class _State:
         self.types = types  # tpmlsmt code points of the settings
         self.suite = suite
         self.prf_name, self.prf_size = prf_params(suite)
-        self.early = bytearray(early)
-        # Both fixed for the connection: each epoch's keys start from them.
+        # Both fixed for the connection: each epoch's keys start from them. The
+        # EarlySecret itself, a secret of the finished handshake, is not kept.
         self.transcript_hash = transcript.digest(self.prf_name)
-        self.early_salt = early_derived(self.early, self.prf_name)
+        self.early_salt = early_derived(early, self.prf_name)
         # (epoch, main_e) between the two switches of an epoch: derived at the first,
         # used and wiped at the second.
         self.main: Optional[tuple[int, bytearray]] = None
@@ -381,6 +381,7 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
         early = early_secret(prf_name, prf_size, psk)
         st = _State(mls, cfg.handshake_type, suite, early, transcript, self.mls_update_policy,
                     cfg.message_types)
+        early[:] = bytes(len(early))  # only its derived salt is needed from here on
         # With the handshake's epoch, the section 5 formula gives exactly the
         # handshake's application secrets (tests check it for every PRF, with and
         # without a ticket PSK), so later epochs follow the same key schedule.
@@ -443,7 +444,7 @@ class MLSPostHandshakeMixin(MLSTicketMixin):
             shared = keys.export(SHARED_SECRET_LABEL, b"", st.prf_size)
         finally:
             keys.wipe()
-        main = epoch_main_secret(shared, st.early, st.prf_name, st.prf_size, st.early_salt)
+        main = epoch_main_secret(shared, None, st.prf_name, st.prf_size, st.early_salt)
         if kept is not None:
             kept[1][:] = bytes(len(kept[1]))  # an epoch that never saw its second switch
         st.main = (event.epoch, main)
