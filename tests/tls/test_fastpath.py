@@ -28,8 +28,10 @@ from tlsutil import client_mls, pair, server_mls, tls13_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "mlstls"))
 
+# AES-CCM_8 has an 8-byte tag: the fast path's record lengths must follow the suite
 SUITES = [CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_AES_256_GCM_SHA384,
-          CipherSuite.TLS_CHACHA20_POLY1305_SHA256]
+          CipherSuite.TLS_CHACHA20_POLY1305_SHA256, CipherSuite.TLS_AES_128_CCM_SHA256,
+          CipherSuite.TLS_AES_128_CCM_8_SHA256]
 LAYERS = [FastRecordLayer, _MLSTLSRecordLayer]
 
 
