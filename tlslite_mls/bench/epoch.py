@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from . import handshake as _handshake
 
-__all__ = ["extension_pair", "mls_tls_pair", "epoch_change_cpu_and_floor"]
+__all__ = ["extension_pair", "mls_tls_pair", "epoch_change_cpu_and_floor", "parse_runs"]
 
 
 def _handshake_pair(serve: Callable[[socket.socket], Any],
@@ -177,14 +177,15 @@ def epoch_change_cpu_and_floor(n: int, runs: int, suite: int = 1, mat: Any = Non
     return out
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def parse_runs(argv: Optional[Sequence[str]], prog: str, description: str, n: int,
+               runs: int, what: str) -> Any:
+    """The options shared by ``bench epoch`` and ``bench modes``: -n, --runs, --suite,
+    --json."""
     import argparse
-    p = argparse.ArgumentParser(prog="python -m tlslite_mls bench epoch",
-                                description="CPU per epoch change, both sides together, "
-                                            "beside its crypto floor (both modes).")
-    p.add_argument("-n", type=int, default=200, help="epoch changes per run (default 200)")
-    p.add_argument("--runs", type=int, default=5,
-                   help="runs per mode; the median run is reported (default 5)")
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("-n", type=int, default=n, help=f"{what} per run (default {n})")
+    p.add_argument("--runs", type=int, default=runs,
+                   help=f"runs per mode; the median run is reported (default {runs})")
     p.add_argument("--suite", type=lambda s: int(s, 0), default=0x0001,
                    help="MLS cipher suite of both modes (default 0x0001)")
     p.add_argument("--json", action="store_true",
@@ -192,6 +193,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = p.parse_args(argv)
     if args.n < 1 or args.runs < 1:
         p.error("-n and --runs must be at least 1")
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_runs(argv, "python -m tlslite_mls bench epoch",
+                      "CPU per epoch change, both sides together, beside its crypto floor "
+                      "(both modes).", 200, 5, "epoch changes")
     result = epoch_change_cpu_and_floor(args.n, args.runs, args.suite)
     if args.json:
         print(json.dumps(result))

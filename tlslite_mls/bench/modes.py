@@ -203,19 +203,10 @@ def report(result: dict, out: Any = sys.stdout) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m tlslite_mls bench modes",
-                                description="Handshakes/s and epoch changes/s of both modes.")
-    p.add_argument("-n", type=int, default=30, help="handshakes and epoch changes per run")
-    p.add_argument("--runs", type=int, default=3,
-                   help="runs per mode; the median run is reported (default 3)")
-    p.add_argument("--suite", type=lambda s: int(s, 0), default=0x0001,
-                   help="MLS cipher suite of both modes (default 0x0001)")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object instead of the table")
-    args = p.parse_args(argv)
-    if args.n < 1 or args.runs < 1:
-        p.error("-n and --runs must be at least 1")
+    from .epoch import parse_runs
+    args = parse_runs(argv, "python -m tlslite_mls bench modes",
+                      "Handshakes/s and epoch changes/s of both modes.", 30, 3,
+                      "handshakes and epoch changes")
     result = run(args.n, args.runs, args.suite)
     print(json.dumps(result)) if args.json else report(result)
     return 0
